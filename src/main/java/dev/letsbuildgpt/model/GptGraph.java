@@ -77,17 +77,38 @@ public final class GptGraph {
     public LossAndGradients lossAndGradients(int[][] idx, int[][] targets, long dropoutSeed) {
         requireLoss();
         List<String> names = model.parameters().names();
-        if (sd.getFunction("grad") == null) {
-            Quiet.run(sd::createGradFunction);  // SameDiff prints a line per differentiated op to System.out
-        }
+        prepareGradients();
         OutAndGrad r = sd.calculateGradientsAndOutputs(feed(idx, targets, dropoutSeed), List.of(LOSS), names);
         return new LossAndGradients(r.getOutputs().get(LOSS).getDouble(0), r.getGradients());
+    }
+
+    /** Builds the backward graph now (once), keeping SameDiff's line-per-op chatter off System.out. */
+    public void prepareGradients() {
+        requireLoss();
+        if (sd.getFunction("grad") == null) {
+            Quiet.run(sd::createGradFunction);
+        }
     }
 
     private void requireLoss() {
         if (mode == Gpt.Mode.INFER) {
             throw new IllegalStateException("an INFER graph has no loss; build a TRAIN or EVAL graph");
         }
+    }
+
+    /** The placeholders a training batch fills, in order: the tokens, then the dropout masks by name. */
+    public String[] featureNames() {
+        List<String> names = new java.util.ArrayList<>();
+        names.add(INPUT);
+        names.addAll(new java.util.TreeSet<>(dropoutMasks.keySet()));
+        return names.toArray(String[]::new);
+    }
+
+    /** A training batch as SameDiff's fit takes it: features in {@link #featureNames()} order, targets as labels. */
+    public org.nd4j.linalg.dataset.api.MultiDataSet dataSet(int[][] idx, int[][] targets, long dropoutSeed) {
+        Map<String, INDArray> feed = feed(idx, targets, dropoutSeed);
+        INDArray[] features = java.util.Arrays.stream(featureNames()).map(feed::get).toArray(INDArray[]::new);
+        return new org.nd4j.linalg.dataset.MultiDataSet(features, new INDArray[]{feed.get(TARGETS)});
     }
 
     private Map<String, INDArray> feed(int[][] idx, int[][] targets, long dropoutSeed) {
@@ -100,7 +121,7 @@ public final class GptGraph {
             double p = model.config().dropout();
             DataType dt = model.parameters().dataType();
             Random rng = Nd4j.getRandomFactory().getNewRandomInstance(dropoutSeed);
-            // Sorted names: the masks must be drawn in the same order every time for a seed to mean one thing.
+            // In name order: the masks must be drawn in the same order every time for a seed to mean one thing.
             for (String name : new java.util.TreeSet<>(dropoutMasks.keySet())) {
                 INDArray uniform = Nd4j.rand(rng, dropoutMasks.get(name)).castTo(dt);
                 feed.put(name, uniform.gte(p).castTo(dt).divi(1 - p));

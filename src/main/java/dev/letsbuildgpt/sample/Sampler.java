@@ -1,0 +1,132 @@
+package dev.letsbuildgpt.sample;
+
+import dev.letsbuildgpt.GptException;
+import dev.letsbuildgpt.data.CharTokenizer;
+import dev.letsbuildgpt.model.Gpt;
+import dev.letsbuildgpt.model.GptGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+import java.util.Random;
+import java.util.function.IntConsumer;
+
+/**
+ * The lecture's {@code generate}: feed the context (cropped to the last block_size tokens), take the logits of
+ * the last position, divide by the temperature, keep the top k, softmax, draw the next token, append, repeat.
+ *
+ * <p>The graph has a fixed length of block_size. A shorter context is padded on the right; the causal mask makes
+ * the logits at the context's last position independent of whatever comes after it, so padding changes nothing.
+ */
+public final class Sampler {
+    private final Gpt model;
+    private final CharTokenizer tokenizer;
+    private final GptGraph graph;
+
+    public Sampler(Gpt model, CharTokenizer tokenizer) {
+        if (model.config().vocabSize() != tokenizer.vocabSize()) {
+            throw new GptException("the model has " + model.config().vocabSize() + " tokens, the vocabulary "
+                    + tokenizer.vocabSize());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.graph = model.graph(Gpt.Mode.INFER, 1, model.config().blockSize());
+    }
+
+    /** Sampling settings: temperature > 0, topK in [1, vocab] or null for all tokens, tokens >= 0, a seed. */
+    public record Settings(int tokens, double temperature, Integer topK, long seed) {
+        public Settings {
+            if (tokens < 0) {
+                throw new GptException("number of tokens must not be negative, got " + tokens);
+            }
+            if (!(temperature > 0) || Double.isInfinite(temperature)) {
+                throw new GptException("temperature must be positive, got " + temperature);
+            }
+        }
+
+        public static Settings of(int tokens, long seed) {
+            return new Settings(tokens, 1.0, null, seed);
+        }
+    }
+
+    /**
+     * Text that starts with the prompt and continues with {@code tokens} generated characters. An empty prompt
+     * starts, as the lecture does, from token 0 (a newline in Tiny Shakespeare).
+     *
+     * @param onText receives each generated piece of text as it comes (for streaming output); may be null
+     */
+    public String generate(String prompt, Settings s, java.util.function.Consumer<String> onText) {
+        int[] context = prompt.isEmpty() ? new int[]{0} : tokenizer.encode(prompt);
+        int[] out = generate(context, s, onText == null ? null : t -> onText.accept(tokenizer.decode(new int[]{t})));
+        return tokenizer.decode(out);
+    }
+
+    /** The context followed by {@code s.tokens()} new tokens. */
+    public int[] generate(int[] context, Settings s, IntConsumer onToken) {
+        int vocab = model.config().vocabSize();
+        if (s.topK() != null && (s.topK() < 1 || s.topK() > vocab)) {
+            throw new GptException("top-k must be between 1 and the vocabulary size " + vocab + ", got " + s.topK());
+        }
+        if (context.length == 0) {
+            throw new GptException("sampling needs at least one context token");
+        }
+        int block = model.config().blockSize();
+        Random random = new Random(s.seed());
+        int[] tokens = Arrays.copyOf(context, context.length + s.tokens());
+        int[][] window = new int[1][block];
+        for (int n = context.length; n < tokens.length; n++) {
+            int start = Math.max(0, n - block);   // crop to the last block_size tokens
+            int len = n - start;
+            Arrays.fill(window[0], 0);
+            System.arraycopy(tokens, start, window[0], 0, len);
+            INDArray logits = graph.logits(window);   // [1, block, vocab]
+            double[] row = new double[vocab];
+            for (int v = 0; v < vocab; v++) {
+                row[v] = logits.getDouble(0, len - 1, v);
+            }
+            tokens[n] = sample(row, s.temperature(), s.topK(), random);
+            if (onToken != null) {
+                onToken.accept(tokens[n]);
+            }
+        }
+        return tokens;
+    }
+
+    /** Draws one token from softmax(logits / temperature), restricted to the k largest logits when topK is set. */
+    static int sample(double[] logits, double temperature, Integer topK, Random random) {
+        double[] l = new double[logits.length];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = logits[i] / temperature;
+        }
+        if (topK != null && topK < l.length) {
+            double[] sorted = l.clone();
+            Arrays.sort(sorted);
+            double kth = sorted[l.length - topK];
+            for (int i = 0; i < l.length; i++) {
+                if (l[i] < kth) {
+                    l[i] = Double.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        double max = Arrays.stream(l).max().orElseThrow();
+        double sum = 0;
+        double[] p = new double[l.length];
+        for (int i = 0; i < l.length; i++) {
+            p[i] = Math.exp(l[i] - max);
+            sum += p[i];
+        }
+        double u = random.nextDouble() * sum;
+        double acc = 0;
+        for (int i = 0; i < p.length; i++) {
+            acc += p[i];
+            if (u < acc) {
+                return i;
+            }
+        }
+        for (int i = p.length - 1; i >= 0; i--) {   // rounding left u at the very top: the last possible token
+            if (p[i] > 0) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no token has positive probability");
+    }
+}

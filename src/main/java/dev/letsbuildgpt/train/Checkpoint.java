@@ -1,0 +1,159 @@
+package dev.letsbuildgpt.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.letsbuildgpt.GptException;
+import dev.letsbuildgpt.data.CharTokenizer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Everything needed to sample from a model or to continue training it exactly where it stopped: parameters,
+ * optimizer state, step, random-number state, configuration and vocabulary. One zip file of {@code .npy} arrays
+ * and JSON, written to a temporary file, flushed to disk and renamed over the old one, so a crash at any moment
+ * leaves either the old checkpoint or the new one, never a torn file.
+ */
+public record Checkpoint(RunConfig config, String vocabulary, int step, String rngState, Double bestValLoss,
+                         Map<String, INDArray> params, Map<String, INDArray> optimizer) {
+
+    public static final String FILE_NAME = "checkpoint.zip";
+    static final int FORMAT = 1;
+
+    /** The state record stored as state.json. */
+    record State(int format, int step, String rngState, Double bestValLoss, String vocabulary) {
+    }
+
+    public CharTokenizer tokenizer() {
+        return CharTokenizer.fromVocabulary(vocabulary);
+    }
+
+    /** The checkpoint file of a run directory (or the file itself when given one). */
+    public static Path fileOf(Path dirOrFile) {
+        return Files.isDirectory(dirOrFile) ? dirOrFile.resolve(FILE_NAME) : dirOrFile;
+    }
+
+    public void save(Path runDir) {
+        Path target = runDir.resolve(FILE_NAME);
+        Path tmp = runDir.resolve(FILE_NAME + ".tmp");
+        try {
+            Files.createDirectories(runDir);
+            try (OutputStream file = Files.newOutputStream(tmp);
+                 ZipOutputStream zip = new ZipOutputStream(file)) {
+                put(zip, "config.json", Json.write(config).getBytes(StandardCharsets.UTF_8));
+                put(zip, "state.json", Json.write(new State(FORMAT, step, rngState, bestValLoss, vocabulary))
+                        .getBytes(StandardCharsets.UTF_8));
+                for (Map.Entry<String, INDArray> e : params.entrySet()) {
+                    put(zip, "params/" + e.getKey() + ".npy", Nd4j.toNpyByteArray(e.getValue()));
+                }
+                for (Map.Entry<String, INDArray> e : optimizer.entrySet()) {
+                    put(zip, "optimizer/" + e.getKey() + ".npy", Nd4j.toNpyByteArray(e.getValue()));
+                }
+            }
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);  // the bytes are on disk before the rename makes them the checkpoint
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the original error is the one to report
+            }
+            throw new GptException("cannot write checkpoint " + target + ": " + e.getMessage());
+        }
+    }
+
+    private static void put(ZipOutputStream zip, String name, byte[] bytes) throws IOException {
+        zip.putNextEntry(new ZipEntry(name));
+        zip.write(bytes);
+        zip.closeEntry();
+    }
+
+    /** Loads a checkpoint from a run directory or a checkpoint file. */
+    public static Checkpoint load(Path dirOrFile) {
+        Path file = fileOf(dirOrFile);
+        if (!Files.exists(file)) {
+            throw new GptException("no checkpoint at " + file + " (train a model first, or check --ckpt)");
+        }
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            RunConfig config = Json.read(text(zip, "config.json", file), RunConfig.class, "checkpoint configuration");
+            State state = Json.read(text(zip, "state.json", file), State.class, "checkpoint state");
+            if (state.format() != FORMAT) {
+                throw new GptException("checkpoint " + file + " has format " + state.format() + ", this version reads "
+                        + FORMAT);
+            }
+            CharTokenizer tok = CharTokenizer.fromVocabulary(state.vocabulary());
+            if (tok.vocabSize() != config.model().vocabSize()) {
+                throw new GptException("checkpoint " + file + " is inconsistent: vocabulary of " + tok.vocabSize()
+                        + " characters, model of " + config.model().vocabSize());
+            }
+            Map<String, INDArray> params = new LinkedHashMap<>();
+            Map<String, INDArray> optimizer = new LinkedHashMap<>();
+            var entries = zip.entries();
+            while (entries.hasMoreElements()) {
+                ZipEntry e = entries.nextElement();
+                String n = e.getName();
+                if (n.endsWith(".npy") && (n.startsWith("params/") || n.startsWith("optimizer/"))) {
+                    String key = n.substring(n.indexOf('/') + 1, n.length() - 4);
+                    INDArray a = npy(zip, e, file);
+                    (n.startsWith("params/") ? params : optimizer).put(key, a);
+                }
+            }
+            if (params.isEmpty()) {
+                throw new GptException("checkpoint " + file + " holds no parameters");
+            }
+            return new Checkpoint(config, state.vocabulary(), state.step(), state.rngState(), state.bestValLoss(),
+                    params, optimizer);
+        } catch (ZipException e) {
+            throw new GptException("not a checkpoint (unreadable or truncated zip): " + file);
+        } catch (IOException e) {
+            throw new GptException("cannot read checkpoint " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static String text(ZipFile zip, String name, Path file) throws IOException {
+        ZipEntry e = zip.getEntry(name);
+        if (e == null) {
+            throw new GptException("not a checkpoint (no " + name + " inside): " + file);
+        }
+        try (InputStream in = zip.getInputStream(e)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static INDArray npy(ZipFile zip, ZipEntry e, Path file) throws IOException {
+        try (InputStream in = zip.getInputStream(e)) {
+            byte[] bytes = in.readAllBytes();
+            if (bytes.length < 10 || bytes[0] != (byte) 0x93 || bytes[1] != 'N') {
+                throw new GptException("checkpoint " + file + " has a damaged array " + e.getName());
+            }
+            return Nd4j.createNpyFromByteArray(bytes).dup();
+        } catch (RuntimeException ex) {
+            if (ex instanceof GptException) {
+                throw ex;
+            }
+            throw new GptException("checkpoint " + file + " has a damaged array " + e.getName());
+        }
+    }
+}
