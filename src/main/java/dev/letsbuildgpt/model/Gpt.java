@@ -39,6 +39,7 @@ public final class Gpt {
 
     /** @param dataType FLOAT for training; DOUBLE for gradient checks */
     public Gpt(GptConfig config, long seed, DataType dataType) {
+        Backend.configure();
         this.config = config;
         this.params = new Parameters(dataType, seed);
         Stage stage = config.stage();

@@ -1,0 +1,165 @@
+package dev.letsbuildgpt.cli;
+
+import dev.letsbuildgpt.TestData;
+import dev.letsbuildgpt.data.TinyShakespeare;
+import dev.letsbuildgpt.train.Checkpoint;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line end to end: a short run, sample, eval, info, and every bad input the core issue lists. */
+class CliTest {
+    @TempDir
+    static Path tmp;
+    static Path run;
+    static byte[] checkpointBytes;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static synchronized Result cli(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    static String[] args(String... a) {
+        return a;
+    }
+
+    @BeforeAll
+    static void trainASmallRun() throws Exception {
+        run = tmp.resolve("run");
+        Result r = cli("train", "--preset", "multihead", "--max-iters", "60", "--eval-interval", "30",
+                "--eval-iters", "5", "--out", run.toString(), "--data", TestData.source(), "--sample-tokens", "50");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("7,553 parameters"), r.out());
+        assertTrue(r.out().contains("--- sample ---"), r.out());
+        for (String f : List.of("checkpoint.zip", "metrics.jsonl", "loss.png", "config.json")) {
+            assertTrue(Files.isRegularFile(run.resolve(f)), f);
+        }
+        assertEquals(3, Files.readAllLines(run.resolve("metrics.jsonl")).size());
+        checkpointBytes = Files.readAllBytes(run.resolve(Checkpoint.FILE_NAME));
+    }
+
+    @Test
+    void sampleStartsWithThePrompt() {
+        Result r = cli("sample", "--ckpt", run.toString(), "--prompt", "ROMEO:", "--tokens", "40", "--seed", "3");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("ROMEO:"), r.out());
+        assertEquals(46, r.out().strip().length() + countTrailingWhitespace(r.out()), r.out());
+        assertEquals(r.out(), cli("sample", "--ckpt", run.toString(), "--prompt", "ROMEO:", "--tokens", "40",
+                "--seed", "3").out());
+    }
+
+    private static int countTrailingWhitespace(String s) {
+        String noNewline = s.substring(0, s.length() - 1);   // println's newline is not a sampled character
+        return noNewline.length() - noNewline.strip().length();
+    }
+
+    @Test
+    void evalAndInfoReportTheCheckpoint() {
+        Result e = cli("eval", "--ckpt", run.toString(), "--eval-iters", "3", "--data", TestData.source());
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().matches("(?s)train loss \\d\\.\\d{4}\nval loss \\d\\.\\d{4}\n.*"), e.out());
+        Result i = cli("info", "--ckpt", run.toString());
+        assertEquals(0, i.code(), i.err());
+        assertTrue(i.out().contains("parameters: 7,553"), i.out());
+        assertTrue(i.out().contains("step: 60 of 60"), i.out());
+    }
+
+    @Test
+    void resumeExtendsARunAndRefusesToClobberOne() throws Exception {
+        Path dir = tmp.resolve("resume");
+        String[] base = {"train", "--preset", "head", "--max-iters", "10", "--eval-interval", "10", "--eval-iters", "2",
+                "--out", dir.toString(), "--data", TestData.source(), "--sample-tokens", "0"};
+        assertEquals(0, cli(base).code());
+        Result again = cli(base);
+        assertEquals(1, again.code());
+        assertTrue(again.err().contains("already holds a run"), again.err());
+        Result resumed = cli("train", "--out", dir.toString(), "--resume", "--max-iters", "20", "--data",
+                TestData.source(), "--sample-tokens", "0");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("done: step 20"), resumed.out());
+        List<String> opts = new ArrayList<>(List.of(base));
+        opts.add("--force");
+        assertEquals(0, cli(opts.toArray(String[]::new)).code());
+    }
+
+    static Stream<String[]> badInputs() throws Exception {
+        Path notZip = Files.writeString(tmp.resolve("not-a-checkpoint.zip"), "hello");
+        Path truncated = tmp.resolve("truncated.zip");
+        Path corrupt = tmp.resolve(TinyShakespeare.FILE_NAME);
+        Files.writeString(corrupt, TestData.shakespeare().substring(1));
+        Path foreignDir = Files.createDirectories(tmp.resolve("foreign"));
+        Files.writeString(foreignDir.resolve("checkpoint.zip"), "PK\u0003\u0004 not really");
+        String data = TestData.source();
+        return Stream.of(
+                args("train", "--preset", "nope", "--data", data),
+                args("train", "--n-embd", "30", "--n-head", "4", "--data", data),
+                args("train", "--n-layer", "0", "--data", data),
+                args("train", "--batch-size", "-3", "--data", data),
+                args("train", "--dropout", "1.0", "--data", data),
+                args("train", "--learning-rate", "0", "--data", data),
+                args("train", "--block-size", "2000000", "--out", tmp.resolve("big").toString(), "--data", data),
+                args("train", "--frobnicate"),
+                args("train", "--max-iters", "ten"),
+                args("train", "--data", tmp.resolve("missing.txt").toString()),
+                args("train", "--data", corrupt.toString(), "--out", tmp.resolve("x").toString()),
+                args("train", "--data", "http://127.0.0.1:9/input.txt", "--out", tmp.resolve("y").toString()),
+                args("sample", "--ckpt", tmp.resolve("nothing-here").toString()),
+                args("sample", "--ckpt", notZip.toString()),
+                args("sample", "--ckpt", truncatedCheckpoint(truncated).toString()),
+                args("sample", "--ckpt", foreignDir.toString()),
+                args("sample", "--ckpt", run.toString(), "--prompt", "café"),
+                args("sample", "--ckpt", run.toString(), "--temperature", "0"),
+                args("sample", "--ckpt", run.toString(), "--top-k", "0"),
+                args("sample", "--ckpt", run.toString(), "--tokens", "-1"),
+                args("eval", "--ckpt", run.toString(), "--eval-iters", "0", "--data", data),
+                args("info", "--ckpt", notZip.toString()));
+    }
+
+    private static Path truncatedCheckpoint(Path target) throws Exception {
+        Files.write(target, java.util.Arrays.copyOf(checkpointBytes, checkpointBytes.length / 2));
+        return target;
+    }
+
+    @ParameterizedTest
+    @MethodSource("badInputs")
+    void aBadInputGetsOneClearLineAndANonZeroExitAndDamagesNothing(String[] args) throws Exception {
+        Result r = cli(args);
+        assertNotEquals(0, r.code(), "exit code for " + String.join(" ", args));
+        List<String> lines = r.err().lines().toList();
+        assertEquals(1, lines.size(), "one line on stderr, got: " + r.err());
+        assertTrue(lines.get(0).startsWith("error: "), lines.get(0));
+        assertFalse(r.err().contains("Exception"), r.err());
+        assertTrue(java.util.Arrays.equals(checkpointBytes, Files.readAllBytes(run.resolve(Checkpoint.FILE_NAME))),
+                "the trained checkpoint is untouched");
+    }
+}

@@ -1,0 +1,79 @@
+package dev.letsbuildgpt.sample;
+
+import dev.letsbuildgpt.GptException;
+import dev.letsbuildgpt.data.CharTokenizer;
+import dev.letsbuildgpt.model.Gpt;
+import dev.letsbuildgpt.model.GptConfig;
+import dev.letsbuildgpt.model.Stage;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SamplerTest {
+    static final CharTokenizer TOK = CharTokenizer.fromText("abcdefghij \n");
+    static final Gpt MODEL = new Gpt(new GptConfig(Stage.GPT, TOK.vocabSize(), 8, 16, 2, 2, 0.0, true), 3);
+
+    @Test
+    void outputStartsWithThePromptAndHasTheRequestedLength() {
+        String out = new Sampler(MODEL, TOK).generate("abc", Sampler.Settings.of(20, 1), null);
+        assertTrue(out.startsWith("abc"));
+        assertEquals(23, out.length());
+    }
+
+    @Test
+    void theSameSeedGivesTheSameTextAndAnotherSeedAnother() {
+        Sampler s = new Sampler(MODEL, TOK);
+        String a = s.generate("a", Sampler.Settings.of(30, 5), null);
+        assertEquals(a, s.generate("a", Sampler.Settings.of(30, 5), null));
+        assertNotEquals(a, s.generate("a", Sampler.Settings.of(30, 6), null));
+    }
+
+    @Test
+    void topKOfOneIsGreedyAndLongContextsAreCroppedToTheBlock() {
+        Sampler s = new Sampler(MODEL, TOK);
+        String prompt = "abcdefghij abcdefghij";   // longer than the block of 8
+        int[] out = s.generate(TOK.encode(prompt), new Sampler.Settings(1, 1.0, 1, 9), null);
+        // Greedy: the next token is the argmax of the logits over the last 8 tokens.
+        int[][] window = {TOK.encode(prompt.substring(prompt.length() - 8))};
+        INDArray logits = MODEL.graph(Gpt.Mode.INFER, 1, 8).logits(window);
+        int best = 0;
+        for (int v = 1; v < TOK.vocabSize(); v++) {
+            if (logits.getDouble(0, 7, v) > logits.getDouble(0, 7, best)) {
+                best = v;
+            }
+        }
+        assertEquals(best, out[out.length - 1]);
+    }
+
+    @Test
+    void lowTemperatureConcentratesAndTopKExcludesTheRest() {
+        double[] logits = {1.0, 2.0, 3.0, 0.5};
+        Random r = new Random(1);
+        int[] counts = new int[4];
+        for (int i = 0; i < 2000; i++) {
+            counts[Sampler.sample(logits, 1.0, 2, r)]++;
+        }
+        assertEquals(0, counts[0] + counts[3]);                // only the two likeliest
+        assertEquals(2000 / (1 + Math.E), counts[1], 80);      // p = e^2 / (e^2 + e^3)
+        for (int i = 0; i < 100; i++) {
+            assertEquals(2, Sampler.sample(logits, 0.01, null, r));
+        }
+    }
+
+    @Test
+    void badSettingsAreClearErrors() {
+        Sampler s = new Sampler(MODEL, TOK);
+        assertThrows(GptException.class, () -> new Sampler.Settings(10, 0.0, null, 1));
+        assertThrows(GptException.class, () -> new Sampler.Settings(-1, 1.0, null, 1));
+        assertThrows(GptException.class, () -> s.generate("a", new Sampler.Settings(5, 1.0, 0, 1), null));
+        assertThrows(GptException.class, () -> s.generate("a", new Sampler.Settings(5, 1.0, 99, 1), null));
+        assertTrue(assertThrows(GptException.class, () -> s.generate("xyz", Sampler.Settings.of(5, 1), null))
+                .getMessage().contains("'x'"));
+    }
+}
