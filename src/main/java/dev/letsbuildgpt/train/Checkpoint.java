@@ -60,10 +60,10 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
                 put(zip, "state.json", Json.write(new State(FORMAT, step, rngState, bestValLoss, vocabulary))
                         .getBytes(StandardCharsets.UTF_8));
                 for (Map.Entry<String, INDArray> e : params.entrySet()) {
-                    put(zip, "params/" + e.getKey() + ".npy", Nd4j.toNpyByteArray(e.getValue()));
+                    put(zip, "params/" + e.getKey() + ".npy", npyBytes(e.getValue()));
                 }
                 for (Map.Entry<String, INDArray> e : optimizer.entrySet()) {
-                    put(zip, "optimizer/" + e.getKey() + ".npy", Nd4j.toNpyByteArray(e.getValue()));
+                    put(zip, "optimizer/" + e.getKey() + ".npy", npyBytes(e.getValue()));
                 }
             }
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -82,6 +82,11 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
             }
             throw new GptException("cannot write checkpoint " + target + ": " + e.getMessage());
         }
+    }
+
+    /** npy bytes of a fresh contiguous copy: ND4J writes a view's whole backing buffer, not the view. */
+    private static byte[] npyBytes(INDArray a) {
+        return Nd4j.toNpyByteArray(a.dup('c'));
     }
 
     private static void put(ZipOutputStream zip, String name, byte[] bytes) throws IOException {

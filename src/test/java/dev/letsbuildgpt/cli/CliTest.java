@@ -7,6 +7,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
@@ -112,7 +113,7 @@ class CliTest {
         assertEquals(0, cli(opts.toArray(String[]::new)).code());
     }
 
-    static Stream<String[]> badInputs() throws Exception {
+    static Stream<Arguments> badInputs() throws Exception {
         Path notZip = Files.writeString(tmp.resolve("not-a-checkpoint.zip"), "hello");
         Path truncated = tmp.resolve("truncated.zip");
         Path corrupt = tmp.resolve(TinyShakespeare.FILE_NAME);
@@ -142,7 +143,8 @@ class CliTest {
                 args("sample", "--ckpt", run.toString(), "--top-k", "0"),
                 args("sample", "--ckpt", run.toString(), "--tokens", "-1"),
                 args("eval", "--ckpt", run.toString(), "--eval-iters", "0", "--data", data),
-                args("info", "--ckpt", notZip.toString()));
+                args("info", "--ckpt", notZip.toString()))
+                .map(a -> Arguments.of((Object) a));
     }
 
     private static Path truncatedCheckpoint(Path target) throws Exception {
