@@ -103,14 +103,19 @@ final class TrainCommand implements Callable<Integer> {
         if (!resume && hasRun && !force) {
             throw new GptException(dir + " already holds a run; pass --resume to continue it or --force to start over");
         }
-        if (resume && overrides.asMap().keySet().stream().anyMatch(k -> !k.equals("max-iters"))) {
-            throw new GptException("--resume continues a run with its own settings; only --max-iters may change");
-        }
         String text = data.load();
         System.out.println(Common.backend());
         Trainer trainer;
         if (resume) {
             Checkpoint ck = Checkpoint.load(dir);
+            // The same command line with --resume added continues the run; changing a setting other than
+            // --max-iters would make the result a different run, so it is refused.
+            Map<String, String> same = new LinkedHashMap<>(overrides.asMap());
+            same.remove("max-iters");
+            if (!ck.config().with(same).equals(ck.config())) {
+                throw new GptException("--resume continues a run with its own settings; only --max-iters may change"
+                        + " (the run's settings are in " + dir.resolve("config.json") + ")");
+            }
             trainer = Trainer.resume(dir, Dataset.of(text, ck.tokenizer()), overrides.maxIters, progress(ck.step(), ck.config()));
         } else {
             Dataset ds = Dataset.of(text);

@@ -1,22 +1,19 @@
 package dev.letsbuildgpt.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.letsbuildgpt.AtomicFiles;
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.CharTokenizer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.ZipEntry;
@@ -34,6 +31,8 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
                          Map<String, INDArray> params, Map<String, INDArray> optimizer) {
 
     public static final String FILE_NAME = "checkpoint.zip";
+    public static final String BEST_NAME = "best.zip";
+    public static final String HISTORY_DIR = "checkpoints";
     static final int FORMAT = 1;
 
     /** The state record stored as state.json. */
@@ -49,11 +48,16 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
         return Files.isDirectory(dirOrFile) ? dirOrFile.resolve(FILE_NAME) : dirOrFile;
     }
 
+    /** Saves as the run directory's latest checkpoint. */
     public void save(Path runDir) {
-        Path target = runDir.resolve(FILE_NAME);
-        Path tmp = runDir.resolve(FILE_NAME + ".tmp");
+        saveAs(runDir.resolve(FILE_NAME));
+    }
+
+    /** Saves to {@code target} atomically: a temporary file beside it, flushed, then renamed over it. */
+    public void saveAs(Path target) {
+        Path tmp = AtomicFiles.tempFor(target);
         try {
-            Files.createDirectories(runDir);
+            Files.createDirectories(target.toAbsolutePath().getParent());
             try (OutputStream file = Files.newOutputStream(tmp);
                  ZipOutputStream zip = new ZipOutputStream(file)) {
                 put(zip, "config.json", Json.write(config).getBytes(StandardCharsets.UTF_8));
@@ -66,21 +70,32 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
                     put(zip, "optimizer/" + e.getKey() + ".npy", npyBytes(e.getValue()));
                 }
             }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);  // the bytes are on disk before the rename makes them the checkpoint
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.commit(tmp, target);
         } catch (IOException e) {
+            AtomicFiles.deleteQuietly(tmp);
+            throw new GptException("cannot write checkpoint " + target + " (" + AtomicFiles.describe(e) + "); the previous"
+                    + " checkpoint is kept");
+        }
+    }
+
+    /**
+     * Gives the file {@code source} a second name, atomically (a hard link, or a copy where links are not
+     * supported): how the trainer keeps {@code best.zip} and the last checkpoints without writing them twice.
+     */
+    static void link(Path source, Path target) {
+        Path tmp = AtomicFiles.tempFor(target);
+        try {
+            Files.createDirectories(target.toAbsolutePath().getParent());
+            Files.deleteIfExists(tmp);
             try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the original error is the one to report
+                Files.createLink(tmp, source);
+            } catch (UnsupportedOperationException | IOException e) {
+                Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING);
             }
-            throw new GptException("cannot write checkpoint " + target + ": " + e.getMessage());
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            AtomicFiles.deleteQuietly(tmp);
+            throw new GptException("cannot write checkpoint " + target + " (" + AtomicFiles.describe(e) + ")");
         }
     }
 

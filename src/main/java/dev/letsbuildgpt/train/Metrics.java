@@ -1,5 +1,6 @@
 package dev.letsbuildgpt.train;
 
+import dev.letsbuildgpt.AtomicFiles;
 import dev.letsbuildgpt.GptException;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
@@ -92,12 +93,7 @@ public final class Metrics {
     private void rewrite() {
         StringBuilder sb = new StringBuilder();
         evaluations.forEach(e -> sb.append(Json.line(e)).append('\n'));
-        try {
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve(FILE_NAME), sb.toString(), StandardCharsets.UTF_8);
-        } catch (IOException ex) {
-            throw new GptException("cannot write " + dir.resolve(FILE_NAME) + ": " + ex.getMessage());
-        }
+        AtomicFiles.write(dir.resolve(FILE_NAME), sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The training and validation loss against the step. */
@@ -118,12 +114,9 @@ public final class Metrics {
     /** Writes the loss curve as a PNG (through a temporary file, so a reader never sees half a picture). */
     public static void plot(List<Evaluation> evaluations, Path png, String title) {
         try {
-            Path tmp = png.resolveSibling(png.getFileName() + ".tmp.png");
-            BitmapEncoder.saveBitmap(chart(evaluations, title), tmp.toString(), BitmapEncoder.BitmapFormat.PNG);
-            Files.move(tmp, png, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.write(png, BitmapEncoder.getBitmapBytes(chart(evaluations, title), BitmapEncoder.BitmapFormat.PNG));
         } catch (IOException e) {
-            throw new GptException("cannot write " + png + ": " + e.getMessage());
+            throw new GptException("cannot draw " + png + ": " + e.getMessage());
         }
     }
 }

@@ -20,10 +20,12 @@ import dev.letsbuildgpt.GptException;
  * @param lrDecayIters  length of the cosine decay (nanoGPT sets it to maxIters)
  * @param minLr         the floor of the cosine decay
  * @param seed          seeds initialisation, batches and dropout
+ * @param keepCheckpoints how many of the latest checkpoints to keep in {@code checkpoints/} (besides
+ *                      {@code checkpoint.zip}, the latest, and {@code best.zip}, the best by validation loss)
  */
 public record TrainConfig(int batchSize, int maxIters, int evalInterval, int evalIters, double learningRate,
                           double weightDecay, double beta1, double beta2, double gradClip, int warmupIters,
-                          boolean decayLr, int lrDecayIters, double minLr, long seed) {
+                          boolean decayLr, int lrDecayIters, double minLr, long seed, int keepCheckpoints) {
 
     public TrainConfig {
         positive("batch_size", batchSize);
@@ -47,6 +49,9 @@ public record TrainConfig(int batchSize, int maxIters, int evalInterval, int eva
         if (warmupIters < 0 || lrDecayIters < 0) {
             throw new GptException("warmup_iters and lr_decay_iters must not be negative");
         }
+        if (keepCheckpoints < 1) {
+            throw new GptException("keep_checkpoints must be at least 1, got " + keepCheckpoints);
+        }
         if (!(minLr >= 0)) {
             throw new GptException("min_lr must not be negative, got " + minLr);
         }
@@ -55,7 +60,7 @@ public record TrainConfig(int batchSize, int maxIters, int evalInterval, int eva
     /** The lecture's settings: AdamW as PyTorch's defaults have it, constant learning rate, no clipping. */
     public static TrainConfig lecture(int batchSize, int maxIters, int evalInterval, double learningRate) {
         return new TrainConfig(batchSize, maxIters, evalInterval, 200, learningRate, 0.01, 0.9, 0.999, 0.0, 0,
-                false, maxIters, learningRate / 10, 1337);
+                false, maxIters, learningRate / 10, 1337, 3);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.letsbuildgpt.train;
 
+import dev.letsbuildgpt.AtomicFiles;
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.Batches;
 import dev.letsbuildgpt.data.Batches.Batch;
@@ -49,6 +50,7 @@ public final class Trainer {
     private final Metrics metrics;
     private int step;
     private Double bestValLoss;
+    private double lastValLoss = Double.NaN;
 
     private Trainer(RunConfig cfg, Dataset data, Path runDir, Progress progress, Checkpoint resumeFrom) {
         this.cfg = cfg;
@@ -163,6 +165,7 @@ public final class Trainer {
         Metrics.Evaluation e = new Metrics.Evaluation(step, train, val, cfg.train().learningRateAt(step),
                 tokensPerSec, elapsed);
         metrics.add(e);
+        lastValLoss = val;
         if (bestValLoss == null || val < bestValLoss) {
             bestValLoss = val;
         }
@@ -293,8 +296,25 @@ public final class Trainer {
         Map<String, INDArray> optimizer = new LinkedHashMap<>();
         trainGraph.sameDiff().getUpdaterMap().forEach((name, u) ->
                 ((Map<String, INDArray>) u.getState()).forEach((k, a) -> optimizer.put(name + "." + k, a)));
+        boolean best = bestValLoss != null && bestValLoss == lastValLoss;
         new Checkpoint(cfg, data.tokenizer().vocabulary(), step, batches.state(), bestValLoss,
                 model.parameters().asMap(), optimizer).save(runDir);
+        Path latest = runDir.resolve(Checkpoint.FILE_NAME);
+        if (best) {
+            Checkpoint.link(latest, runDir.resolve(Checkpoint.BEST_NAME));
+        }
+        // The last keep_checkpoints checkpoints, by step; older ones are deleted once the new one is complete.
+        Path history = runDir.resolve(Checkpoint.HISTORY_DIR);
+        Checkpoint.link(latest, history.resolve(String.format("step-%07d.zip", step)));
+        try (var files = Files.list(history)) {
+            List<Path> old = files.filter(f -> f.getFileName().toString().matches("step-\\d+\\.zip"))
+                    .sorted(java.util.Comparator.reverseOrder()).skip(cfg.train().keepCheckpoints()).toList();
+            for (Path f : old) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException e) {
+            throw new GptException("cannot tidy " + history + ": " + e.getMessage());
+        }
     }
 
     @SuppressWarnings("unchecked")
@@ -324,11 +344,6 @@ public final class Trainer {
     }
 
     private void writeConfig() {
-        try {
-            Files.createDirectories(runDir);
-            Files.writeString(runDir.resolve("config.json"), Json.write(cfg) + "\n", StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new GptException("cannot write to run directory " + runDir + ": " + e.getMessage());
-        }
+        AtomicFiles.write(runDir.resolve("config.json"), (Json.write(cfg) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 }
