@@ -63,6 +63,7 @@ final class TrainCommand implements Callable<Integer> {
         @Option(names = "--warmup-iters", paramLabel = "N") Integer warmupIters;
         @Option(names = "--decay-lr", paramLabel = "BOOL", description = "Cosine learning-rate decay") Boolean decayLr;
         @Option(names = "--min-lr", paramLabel = "LR") Double minLr;
+        @Option(names = "--keep-checkpoints", paramLabel = "N", description = "Checkpoints kept in checkpoints/ (default 3)") Integer keepCheckpoints;
 
         Map<String, String> asMap() {
             Map<String, String> m = new LinkedHashMap<>();
@@ -82,6 +83,7 @@ final class TrainCommand implements Callable<Integer> {
             put(m, "warmup-iters", warmupIters);
             put(m, "decay-lr", decayLr);
             put(m, "min-lr", minLr);
+            put(m, "keep-checkpoints", keepCheckpoints);
             return m;
         }
 
