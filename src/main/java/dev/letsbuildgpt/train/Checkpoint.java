@@ -70,6 +70,7 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
                     put(zip, "optimizer/" + e.getKey() + ".npy", npyBytes(e.getValue()));
                 }
             }
+            pauseForCrashTests();
             AtomicFiles.commit(tmp, target);
         } catch (IOException e) {
             AtomicFiles.deleteQuietly(tmp);
@@ -96,6 +97,21 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
         } catch (IOException e) {
             AtomicFiles.deleteQuietly(tmp);
             throw new GptException("cannot write checkpoint " + target + " (" + AtomicFiles.describe(e) + ")");
+        }
+    }
+
+    /**
+     * Fault injection for the crash test: {@code GPT_FAULT_CHECKPOINT_PAUSE_MS} holds a written but not yet renamed
+     * checkpoint for that long, so that kills land inside checkpoint writes. Unset, nothing happens.
+     */
+    private static void pauseForCrashTests() {
+        String ms = System.getenv("GPT_FAULT_CHECKPOINT_PAUSE_MS");
+        if (ms != null && !ms.isBlank()) {
+            try {
+                Thread.sleep(Long.parseLong(ms.trim()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

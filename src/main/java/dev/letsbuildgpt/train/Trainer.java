@@ -124,13 +124,12 @@ public final class Trainer {
     public Metrics.Evaluation run() {
         TrainConfig t = cfg.train();
         long started = System.nanoTime();
-        boolean resumed = step > 0;
         Metrics.Evaluation last = metrics.evaluations().isEmpty() ? null
                 : metrics.evaluations().get(metrics.evaluations().size() - 1);
         double tokensPerSec = 0;
         while (true) {
             boolean evalDue = step % t.evalInterval() == 0 || step == t.maxIters();
-            if (evalDue && !(resumed && last != null && last.step() == step)) {
+            if (evalDue && !(last != null && last.step() == step)) {   // a resumed run has this step's evaluation
                 last = evaluate(tokensPerSec, (System.nanoTime() - started) / 1e9);
                 progress.evaluation(last);
                 saveCheckpoint();

@@ -121,6 +121,11 @@ class CliTest {
         Path foreignDir = Files.createDirectories(tmp.resolve("foreign"));
         Files.writeString(foreignDir.resolve("checkpoint.zip"), "PK\u0003\u0004 not really");
         String data = TestData.source();
+        Path empty = Files.createFile(tmp.resolve("empty.txt"));
+        Path binary = Files.write(tmp.resolve("binary.txt"), new byte[]{'a', 0, 'b', 'c'});
+        Path latin1 = Files.write(tmp.resolve("latin1.txt"), new byte[]{'c', 'a', 'f', (byte) 0xE9});
+        Path otherText = Files.writeString(tmp.resolve("other.txt"), "0123456789 ".repeat(2000));
+        Path aFile = Files.writeString(tmp.resolve("a-file"), "x");
         return Stream.of(
                 args("train", "--preset", "nope", "--data", data),
                 args("train", "--n-embd", "30", "--n-head", "4", "--data", data),
@@ -134,6 +139,14 @@ class CliTest {
                 args("train", "--data", tmp.resolve("missing.txt").toString()),
                 args("train", "--data", corrupt.toString(), "--out", tmp.resolve("x").toString()),
                 args("train", "--data", "http://127.0.0.1:9/input.txt", "--out", tmp.resolve("y").toString()),
+                args("train", "--data", empty.toString(), "--out", tmp.resolve("e1").toString()),
+                args("train", "--data", binary.toString(), "--out", tmp.resolve("e2").toString()),
+                args("train", "--data", latin1.toString(), "--out", tmp.resolve("e3").toString()),
+                args("train", "--preset", "bigram", "--max-iters", "1", "--data", data, "--out",
+                        aFile.resolve("run").toString()),
+                args("eval", "--ckpt", run.toString(), "--data", otherText.toString()),
+                args("train", "--out", run.toString(), "--resume", "--data", otherText.toString()),
+                args("train", "--out", run.toString(), "--resume", "--n-layer", "7", "--data", data),
                 args("sample", "--ckpt", tmp.resolve("nothing-here").toString()),
                 args("sample", "--ckpt", notZip.toString()),
                 args("sample", "--ckpt", truncatedCheckpoint(truncated).toString()),
@@ -141,6 +154,7 @@ class CliTest {
                 args("sample", "--ckpt", run.toString(), "--prompt", "café"),
                 args("sample", "--ckpt", run.toString(), "--temperature", "0"),
                 args("sample", "--ckpt", run.toString(), "--top-k", "0"),
+                args("sample", "--ckpt", run.toString(), "--top-k", "66"),
                 args("sample", "--ckpt", run.toString(), "--tokens", "-1"),
                 args("eval", "--ckpt", run.toString(), "--eval-iters", "0", "--data", data),
                 args("info", "--ckpt", notZip.toString()))
@@ -150,6 +164,27 @@ class CliTest {
     private static Path truncatedCheckpoint(Path target) throws Exception {
         Files.write(target, java.util.Arrays.copyOf(checkpointBytes, checkpointBytes.length / 2));
         return target;
+    }
+
+    @Test
+    void aFullDiskStopsTheRunAndKeepsThePreviousCheckpoint() throws Exception {
+        Path dir = tmp.resolve("full-disk");
+        String[] base = {"train", "--preset", "head", "--max-iters", "4", "--eval-interval", "2", "--eval-iters", "1",
+                "--out", dir.toString(), "--data", TestData.source(), "--sample-tokens", "0"};
+        assertEquals(0, cli(base).code());
+        byte[] before = Files.readAllBytes(dir.resolve(Checkpoint.FILE_NAME));
+        // The checkpoint's temporary file goes to /dev/full, where every write fails with "No space left on device".
+        Files.createSymbolicLink(dir.resolve(Checkpoint.FILE_NAME + ".tmp"), Path.of("/dev/full"));
+        String[] more = java.util.Arrays.copyOf(base, base.length + 1);
+        more[more.length - 1] = "--resume";
+        more[4] = "8";   // --max-iters 8
+        Result r = cli(more);
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("error: cannot write checkpoint") && r.err().contains("previous checkpoint is kept"),
+                r.err());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(dir.resolve(Checkpoint.FILE_NAME))));
+        assertEquals(4, Checkpoint.load(dir).step());
     }
 
     @ParameterizedTest

@@ -38,7 +38,9 @@ class CrashResumeTest {
 
     /** Starts the trainer and returns once it has loaded ND4J and the data (its "backend:" line). */
     private static Process start(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("GPT_FAULT_CHECKPOINT_PAUSE_MS", "150");  // widen each checkpoint write for the kills
+        Process p = pb.start();
         java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
         String line;
         while ((line = out.readLine()) != null && !line.startsWith("backend:")) {
@@ -74,16 +76,25 @@ class CrashResumeTest {
             long before = Files.exists(run.resolve(Checkpoint.FILE_NAME))
                     ? Files.getLastModifiedTime(run.resolve(Checkpoint.FILE_NAME)).toMillis() : 0;
             Process c = start(resume ? command(run, "--resume") : command(run, "--force"));
-            // Half the kills wait for this process's first checkpoint, so the run advances; then anywhere in
-            // its work: steps, evaluations, checkpoint writes.
-            if (k % 2 == 0) {
-                long deadline = System.currentTimeMillis() + 60_000;
+            // A third of the kills wait for a checkpoint write to begin and land inside it; a third wait for this
+            // process's first new checkpoint (so the run advances) and land anywhere after it; a third land
+            // anywhere from start-up on: building the graphs, steps, evaluations, writes.
+            Path tmpFile = run.resolve(Checkpoint.FILE_NAME + ".tmp");
+            long deadline = System.currentTimeMillis() + 60_000;
+            if (k % 3 == 0) {
+                Thread.sleep(r.nextInt(Math.max(1, workMillis / 2)));
+                while (c.isAlive() && System.currentTimeMillis() < deadline && !Files.exists(tmpFile)) {
+                    Thread.sleep(1);
+                }
+            } else if (k % 3 == 1) {
                 while (c.isAlive() && System.currentTimeMillis() < deadline && (!Files.exists(run.resolve(Checkpoint.FILE_NAME))
                         || Files.getLastModifiedTime(run.resolve(Checkpoint.FILE_NAME)).toMillis() <= before)) {
                     Thread.sleep(5);
                 }
+                Thread.sleep(r.nextInt(Math.max(1, workMillis / 3)));
+            } else {
+                Thread.sleep(r.nextInt(Math.max(1, workMillis / 3)));
             }
-            Thread.sleep(r.nextInt(Math.max(1, workMillis / 3)));
             c.destroyForcibly();   // SIGKILL on Linux
             c.waitFor();
             if (Files.exists(run.resolve(Checkpoint.FILE_NAME + ".tmp"))) {
@@ -103,8 +114,9 @@ class CrashResumeTest {
 
         List<Metrics.Evaluation> a = Metrics.read(whole);
         List<Metrics.Evaluation> b = Metrics.read(run);
-        assertEquals(13, a.size());
-        assertEquals(a.size(), b.size());
+        assertEquals(13, a.size(), a.toString());
+        assertEquals(a.stream().map(Metrics.Evaluation::step).toList(), b.stream().map(Metrics.Evaluation::step).toList(),
+                "evaluated steps");
         for (int i = 0; i < a.size(); i++) {
             assertEquals(a.get(i).step(), b.get(i).step());
             assertEquals(a.get(i).trainLoss(), b.get(i).trainLoss(), 0.0, "train loss at step " + a.get(i).step());
@@ -124,5 +136,6 @@ class CrashResumeTest {
         System.out.print(summary);
         Files.writeString(Path.of("target", "crash-resume.txt"), summary);
         assertTrue(withCheckpoint >= KILLS / 2, summary);
+        assertTrue(midWrite >= 3, "kills must also land inside checkpoint writes: " + summary);
     }
 }
