@@ -5,6 +5,7 @@ import dev.letsbuildgpt.data.Dataset;
 import dev.letsbuildgpt.model.Gpt;
 import dev.letsbuildgpt.model.GptGraph;
 import dev.letsbuildgpt.train.Checkpoint;
+import dev.letsbuildgpt.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,19 +36,14 @@ final class EvalCommand implements Callable<Integer> {
             throw new dev.letsbuildgpt.GptException("--eval-iters must be positive, got " + iters);
         }
         Dataset ds = Dataset.of(data.load(), ck.tokenizer());
-        Gpt model = new Gpt(ck.config().model(), 0);
-        model.parameters().assign(ck.params());
+        Gpt model = ck.model();
         int batch = ck.config().train().batchSize();
         int block = ck.config().model().blockSize();
         GptGraph g = model.graph(Gpt.Mode.EVAL, batch, block);
         Batches batches = new Batches(ds, batch, block, seed);
         for (Dataset.Split split : Dataset.Split.values()) {
-            double sum = 0;
-            for (int i = 0; i < iters; i++) {
-                Batches.Batch b = batches.next(split);
-                sum += g.loss(b.x(), b.y());
-            }
-            System.out.printf("%s loss %.4f%n", split == Dataset.Split.TRAIN ? "train" : "val", sum / iters);
+            System.out.printf("%s loss %.4f%n", split == Dataset.Split.TRAIN ? "train" : "val",
+                    Trainer.estimateLoss(g, batches, split, iters));
         }
         System.out.printf("(step %d, %d batches of %d x %d per split)%n", ck.step(), iters, batch, block);
         return 0;

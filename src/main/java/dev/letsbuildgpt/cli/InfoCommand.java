@@ -17,8 +17,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Checkpoint ck = Checkpoint.load(ckpt);
-        Gpt model = new Gpt(ck.config().model(), 0);
-        model.parameters().assign(ck.params());
+        Gpt model = ck.model();
         System.out.println("checkpoint: " + Checkpoint.fileOf(ckpt));
         System.out.printf("step: %d of %d%n", ck.step(), ck.config().train().maxIters());
         System.out.printf("parameters: %,d%n", model.parameters().count());

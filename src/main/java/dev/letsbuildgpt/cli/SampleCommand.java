@@ -36,8 +36,7 @@ final class SampleCommand implements Callable<Integer> {
         Checkpoint ck = Checkpoint.load(ckpt);
         var tok = ck.tokenizer();
         tok.encode(prompt);  // a character outside the vocabulary fails here, before any work
-        Gpt model = new Gpt(ck.config().model(), 0);
-        model.parameters().assign(ck.params());
+        Gpt model = ck.model();
         Sampler sampler = new Sampler(model, tok);
         System.out.print(prompt);
         sampler.generate(prompt, settings, piece -> {

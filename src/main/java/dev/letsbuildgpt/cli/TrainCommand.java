@@ -2,6 +2,7 @@ package dev.letsbuildgpt.cli;
 
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.Dataset;
+import dev.letsbuildgpt.model.Gpt;
 import dev.letsbuildgpt.sample.Sampler;
 import dev.letsbuildgpt.train.Checkpoint;
 import dev.letsbuildgpt.train.Metrics;
@@ -107,9 +108,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         String text = data.load();
         System.out.println(Common.backend());
-        Trainer trainer;
-        if (resume) {
-            Checkpoint ck = Checkpoint.load(dir);
+        Checkpoint ck = resume ? Checkpoint.load(dir) : null;
+        if (ck != null) {
             // The same command line with --resume added continues the run; changing a setting other than
             // --max-iters would make the result a different run, so it is refused.
             Map<String, String> same = new LinkedHashMap<>(overrides.asMap());
@@ -118,33 +118,27 @@ final class TrainCommand implements Callable<Integer> {
                 throw new GptException("--resume continues a run with its own settings; only --max-iters may change"
                         + " (the run's settings are in " + dir.resolve("config.json") + ")");
             }
-            trainer = Trainer.resume(dir, Dataset.of(text, ck.tokenizer()), overrides.maxIters, progress(ck.step(), ck.config()));
-        } else {
-            Dataset ds = Dataset.of(text);
-            RunConfig resolved = cfg.withVocabSize(ds.tokenizer().vocabSize());
-            System.out.printf("preset %s: %s, %,d parameters%n", cfg.preset(), describe(resolved),
-                    new dev.letsbuildgpt.model.Gpt(resolved.model(), 0).parameters().count());
-            trainer = Trainer.start(cfg, ds, dir, progress(0, cfg));
         }
+        Dataset ds = ck != null ? Dataset.of(text, ck.tokenizer()) : Dataset.of(text);
+        RunConfig run = ck != null ? ck.config() : cfg.withVocabSize(ds.tokenizer().vocabSize());
+        int maxIters = overrides.maxIters != null ? overrides.maxIters : run.train().maxIters();
+        System.out.printf("%s %s: %s, %,d parameters%n", ck != null ? "resuming at step " + ck.step() + ", preset"
+                : "preset", run.preset(), describe(run), new Gpt(run.model(), 0).parameters().count());
+        Trainer trainer;
         Metrics.Evaluation last;
-        try (Progress p = trainerProgress) {
+        try (Progress progress = Progress.forConsole(ck != null ? ck.step() : 0, maxIters, System.out)) {
+            trainer = ck != null ? Trainer.resume(dir, ds, overrides.maxIters, progress)
+                    : Trainer.start(cfg, ds, dir, progress);
             last = trainer.run();
         }
         System.out.printf("done: step %d, train loss %.4f, val loss %.4f%n", last.step(), last.trainLoss(), last.valLoss());
-        System.out.println("run directory: " + dir + " (checkpoint.zip, metrics.jsonl, loss.png, config.json)");
+        System.out.println("run directory: " + dir + " (checkpoint.zip, best.zip, metrics.jsonl, loss.png, config.json)");
         if (sampleTokens > 0) {
-            Sampler sampler = new Sampler(trainer.model(), Checkpoint.load(dir).tokenizer());
+            Sampler sampler = new Sampler(trainer.model(), ds.tokenizer());
             System.out.println("--- sample ---");
-            System.out.println(sampler.generate("", Sampler.Settings.of(sampleTokens, trainer.config().train().seed()), null));
+            System.out.println(sampler.generate("", Sampler.Settings.of(sampleTokens, run.train().seed()), null));
         }
         return 0;
-    }
-
-    private Progress trainerProgress;
-
-    private Progress progress(int start, RunConfig c) {
-        trainerProgress = Progress.forConsole(start, c.train().maxIters(), System.out);
-        return trainerProgress;
     }
 
     static String describe(RunConfig c) {

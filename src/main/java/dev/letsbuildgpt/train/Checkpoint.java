@@ -43,6 +43,13 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
         return CharTokenizer.fromVocabulary(vocabulary);
     }
 
+    /** The model this checkpoint holds, with its trained parameters. */
+    public dev.letsbuildgpt.model.Gpt model() {
+        dev.letsbuildgpt.model.Gpt gpt = new dev.letsbuildgpt.model.Gpt(config.model(), config.train().seed());
+        gpt.parameters().assign(params);
+        return gpt;
+    }
+
     /** The checkpoint file of a run directory (or the file itself when given one). */
     public static Path fileOf(Path dirOrFile) {
         return Files.isDirectory(dirOrFile) ? dirOrFile.resolve(FILE_NAME) : dirOrFile;

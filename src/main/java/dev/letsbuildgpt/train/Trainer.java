@@ -146,12 +146,17 @@ public final class Trainer {
 
     /** The lecture's estimate_loss: the mean loss of eval_iters batches of each split, without dropout. */
     public double estimateLoss(Split split) {
+        return estimateLoss(evalGraph, batches, split, cfg.train().evalIters());
+    }
+
+    /** estimate_loss for any dropout-free graph: the mean loss of {@code iters} batches of a split. */
+    public static double estimateLoss(GptGraph graph, Batches batches, Split split, int iters) {
         double sum = 0;
-        for (int i = 0; i < cfg.train().evalIters(); i++) {
+        for (int i = 0; i < iters; i++) {
             Batch b = batches.next(split);
-            sum += evalGraph.loss(b.x(), b.y());
+            sum += graph.loss(b.x(), b.y());
         }
-        return sum / cfg.train().evalIters();
+        return sum / iters;
     }
 
     private Metrics.Evaluation evaluate(double tokensPerSec, double elapsed) {
