@@ -1,5 +1,6 @@
 package dev.letsbuildgpt.train;
 
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -54,8 +55,11 @@ public interface Progress extends AutoCloseable {
         private final ProgressBar bar;
 
         Bar(int start, int maxIters) {
+            // A one-line consumer that redraws with '\r' (the interactive one moves the cursor up and would draw
+            // over the evaluation lines printed above the bar).
             bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(maxIters).startsFrom(start, Duration.ZERO)
-                    .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate().build();
+                    .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate()
+                    .setConsumer(new ConsoleProgressBarConsumer(System.err, 120)).build();
         }
 
         private String losses = "";
@@ -71,9 +75,8 @@ public interface Progress extends AutoCloseable {
         }
 
         public void message(String line) {
-            // Print above the bar: clear its line, print, and let it redraw.
-            System.err.print("\r\033[2K");
-            System.err.println(line);
+            // Print above the bar: clear its line, print (one call, so the bar's thread cannot cut in), redraw.
+            System.err.println("\r\033[2K" + line);
             bar.refresh();
         }
 
