@@ -167,6 +167,20 @@ class CliTest {
     }
 
     @Test
+    void aLossThatBecomesNaNStopsTheRunNamingTheStepAndKeepsTheLastGoodCheckpoint() {
+        Path dir = tmp.resolve("nan");
+        Result r = cli("train", "--preset", "bigram", "--learning-rate", "1e30", "--max-iters", "20", "--eval-interval",
+                "10", "--eval-iters", "2", "--out", dir.toString(), "--data", TestData.source(), "--sample-tokens", "0");
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("error: the loss became NaN by step 10"), r.err());
+        Checkpoint last = Checkpoint.load(dir);
+        assertEquals(0, last.step());
+        assertTrue(last.params().values().stream().allMatch(a -> Double.isFinite(a.sumNumber().doubleValue())),
+                "the kept checkpoint holds finite parameters");
+    }
+
+    @Test
     void aFullDiskStopsTheRunAndKeepsThePreviousCheckpoint() throws Exception {
         Path dir = tmp.resolve("full-disk");
         String[] base = {"train", "--preset", "head", "--max-iters", "4", "--eval-interval", "2", "--eval-iters", "1",

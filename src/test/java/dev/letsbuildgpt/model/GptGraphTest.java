@@ -123,6 +123,27 @@ class GptGraphTest {
     }
 
     @Test
+    void dropoutActsOnlyInTrainingAndItsMasksFollowTheSeed() {
+        Gpt model = new Gpt(small(Stage.GPT).withDropout(0.5), 11, DataType.DOUBLE);
+        Random r = new Random(6);
+        int[][] x = randomTokens(r, 2, BLOCK);
+        int[][] y = randomTokens(r, 2, BLOCK);
+        GptGraph train = model.graph(Gpt.Mode.TRAIN, 2, BLOCK);
+        GptGraph eval = model.graph(Gpt.Mode.EVAL, 2, BLOCK);
+        double a = train.lossAndGradients(x, y, 1).loss();
+        assertEquals(a, train.lossAndGradients(x, y, 1).loss(), 0.0, "same seed, same masks");
+        assertTrue(Math.abs(a - train.lossAndGradients(x, y, 2).loss()) > 1e-6, "another seed, other masks");
+        assertTrue(Math.abs(a - eval.loss(x, y)) > 1e-6, "training drops, evaluation does not");
+        assertEquals(eval.loss(x, y), eval.loss(x, y), 0.0);
+        Gpt noDropout = new Gpt(small(Stage.GPT), 11, DataType.DOUBLE);
+        assertEquals(noDropout.graph(Gpt.Mode.EVAL, 2, BLOCK).loss(x, y), eval.loss(x, y), 1e-12,
+                "evaluation with dropout configured is the plain model");
+        // As in gpt.py: dropout on the attention weights (one [B, H, T, T] mask for all heads), after the
+        // attention projection and after the feed-forward, in each of the 2 layers.
+        assertEquals(3 * 2, train.featureNames().length - 1);
+    }
+
+    @Test
     void graphsShareTheParameterArrays() {
         Gpt model = new Gpt(small(Stage.GPT), 9, DataType.DOUBLE);
         GptGraph g = model.graph(Gpt.Mode.INFER, 1, BLOCK);
