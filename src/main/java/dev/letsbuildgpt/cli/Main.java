@@ -32,10 +32,6 @@ public final class Main implements Runnable {
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             Throwable root = ex;
-            if (root instanceof GptException) {
-                err.println("error: " + root.getMessage());
-                return 1;
-            }
             while (root.getCause() != null && !(root instanceof GptException)) {
                 root = root.getCause();
             }

@@ -2,7 +2,6 @@ package dev.letsbuildgpt.cli;
 
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.Dataset;
-import dev.letsbuildgpt.model.Gpt;
 import dev.letsbuildgpt.sample.Sampler;
 import dev.letsbuildgpt.train.Checkpoint;
 import dev.letsbuildgpt.train.Metrics;
@@ -121,15 +120,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         Dataset ds = ck != null ? Dataset.of(text, ck.tokenizer()) : Dataset.of(text);
         RunConfig run = ck != null ? ck.config() : cfg.withVocabSize(ds.tokenizer().vocabSize());
-        int maxIters = overrides.maxIters != null ? overrides.maxIters : run.train().maxIters();
+        Trainer trainer = ck != null ? Trainer.resume(dir, ds, overrides.maxIters) : Trainer.start(cfg, ds, dir);
         System.out.printf("%s %s: %s, %,d parameters%n", ck != null ? "resuming at step " + ck.step() + ", preset"
-                : "preset", run.preset(), describe(run), new Gpt(run.model(), 0).parameters().count());
-        Trainer trainer;
+                : "preset", run.preset(), describe(trainer.config()), trainer.model().parameters().count());
         Metrics.Evaluation last;
-        try (Progress progress = Progress.forConsole(ck != null ? ck.step() : 0, maxIters, System.out)) {
-            trainer = ck != null ? Trainer.resume(dir, ds, overrides.maxIters, progress)
-                    : Trainer.start(cfg, ds, dir, progress);
-            last = trainer.run();
+        try (Progress progress = Progress.forConsole(trainer.step(), trainer.config().train().maxIters(), System.out)) {
+            last = trainer.run(progress);
         }
         System.out.printf("done: step %d, train loss %.4f, val loss %.4f%n", last.step(), last.trainLoss(), last.valLoss());
         System.out.println("run directory: " + dir + " (checkpoint.zip, best.zip, metrics.jsonl, loss.png, config.json)");

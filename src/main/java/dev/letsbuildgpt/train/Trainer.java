@@ -42,7 +42,7 @@ public final class Trainer {
     private final RunConfig cfg;
     private final Dataset data;
     private final Path runDir;
-    private final Progress progress;
+    private Progress progress = Progress.silent();
     private final Gpt model;
     private final GptGraph trainGraph;
     private final GptGraph evalGraph;
@@ -52,11 +52,10 @@ public final class Trainer {
     private Double bestValLoss;
     private double lastValLoss = Double.NaN;
 
-    private Trainer(RunConfig cfg, Dataset data, Path runDir, Progress progress, Checkpoint resumeFrom) {
+    private Trainer(RunConfig cfg, Dataset data, Path runDir, Checkpoint resumeFrom) {
         this.cfg = cfg;
         this.data = data;
         this.runDir = runDir;
-        this.progress = progress;
         TrainConfig t = cfg.train();
         int block = cfg.model().blockSize();
         this.batches = new Batches(data, t.batchSize(), block, t.seed() + 1);
@@ -89,9 +88,9 @@ public final class Trainer {
     }
 
     /** A new run in {@code runDir}. */
-    public static Trainer start(RunConfig cfg, Dataset data, Path runDir, Progress progress) {
+    public static Trainer start(RunConfig cfg, Dataset data, Path runDir) {
         RunConfig resolved = cfg.withVocabSize(data.tokenizer().vocabSize());
-        return new Trainer(resolved, data, runDir, progress, null);
+        return new Trainer(resolved, data, runDir, null);
     }
 
     /**
@@ -99,13 +98,13 @@ public final class Trainer {
      *
      * @param maxIters a new end for the run, or null to keep the checkpoint's
      */
-    public static Trainer resume(Path runDir, Dataset data, Integer maxIters, Progress progress) {
+    public static Trainer resume(Path runDir, Dataset data, Integer maxIters) {
         Checkpoint ck = Checkpoint.load(runDir);
         if (!ck.tokenizer().equals(data.tokenizer())) {
             throw new GptException("the checkpoint in " + runDir + " was trained on a different vocabulary than this data");
         }
         RunConfig cfg = maxIters == null ? ck.config() : ck.config().with("max-iters", String.valueOf(maxIters));
-        return new Trainer(cfg, data, runDir, progress, ck);
+        return new Trainer(cfg, data, runDir, ck);
     }
 
     public Gpt model() {
@@ -120,8 +119,19 @@ public final class Trainer {
         return metrics.evaluations();
     }
 
-    /** Trains to max_iters; returns the last evaluation. */
+    /** The step the run is at: 0 for a new run, the checkpoint's step for a resumed one. */
+    public int step() {
+        return step;
+    }
+
+    /** Trains to max_iters, silently; returns the last evaluation. */
     public Metrics.Evaluation run() {
+        return run(Progress.silent());
+    }
+
+    /** Trains to max_iters, showing progress; returns the last evaluation. */
+    public Metrics.Evaluation run(Progress progress) {
+        this.progress = progress;
         TrainConfig t = cfg.train();
         long started = System.nanoTime();
         Metrics.Evaluation last = metrics.evaluations().isEmpty() ? null

@@ -30,7 +30,7 @@ class TrainerTest {
     void theBigramPresetReachesTheLecturesLoss() {
         // The lecture's bigram.py: 3000 steps at lr 1e-2 end near 2.49 (PyTorch re-runs: 2.479-2.500).
         RunConfig cfg = RunConfig.preset("bigram").with("eval-interval", "3000").with("eval-iters", "100");
-        Metrics.Evaluation last = Trainer.start(cfg, DATA, tmp, Progress.silent()).run();
+        Metrics.Evaluation last = Trainer.start(cfg, DATA, tmp).run();
         assertEquals(3000, last.step());
         assertEquals(2.49, last.valLoss(), 0.05, "val loss " + last.valLoss());
         assertTrue(Files.isRegularFile(tmp.resolve("loss.png")));
@@ -78,10 +78,10 @@ class TrainerTest {
                 .with("eval-interval", "20").with("eval-iters", "4");
         Path whole = tmp.resolve("whole");
         Path parts = tmp.resolve("parts");
-        Trainer a = Trainer.start(cfg, DATA, whole, Progress.silent());
+        Trainer a = Trainer.start(cfg, DATA, whole);
         a.run();
-        Trainer.start(cfg.with("max-iters", "20"), DATA, parts, Progress.silent()).run();
-        Trainer b = Trainer.resume(parts, DATA, 40, Progress.silent());
+        Trainer.start(cfg.with("max-iters", "20"), DATA, parts).run();
+        Trainer b = Trainer.resume(parts, DATA, 40);
         b.run();
         List<Metrics.Evaluation> ea = Metrics.read(whole);
         List<Metrics.Evaluation> eb = Metrics.read(parts);
@@ -101,7 +101,7 @@ class TrainerTest {
     @Test
     void checkpointsRoundTripExactly() {
         RunConfig cfg = RunConfig.preset("residual").with("max-iters", "5").with("eval-interval", "5").with("eval-iters", "2");
-        Trainer t = Trainer.start(cfg, DATA, tmp, Progress.silent());
+        Trainer t = Trainer.start(cfg, DATA, tmp);
         t.run();
         Checkpoint ck = Checkpoint.load(tmp);
         assertEquals(5, ck.step());
@@ -118,9 +118,9 @@ class TrainerTest {
     @Test
     void sameSeedSameLosses() {
         RunConfig cfg = RunConfig.preset("ffwd").with("max-iters", "30").with("eval-interval", "30").with("eval-iters", "3");
-        double a = Trainer.start(cfg, DATA, tmp.resolve("a"), Progress.silent()).run().valLoss();
-        double b = Trainer.start(cfg, DATA, tmp.resolve("b"), Progress.silent()).run().valLoss();
-        double c = Trainer.start(cfg.with("seed", "7"), DATA, tmp.resolve("c"), Progress.silent()).run().valLoss();
+        double a = Trainer.start(cfg, DATA, tmp.resolve("a")).run().valLoss();
+        double b = Trainer.start(cfg, DATA, tmp.resolve("b")).run().valLoss();
+        double c = Trainer.start(cfg.with("seed", "7"), DATA, tmp.resolve("c")).run().valLoss();
         assertEquals(a, b, 0.0);
         assertTrue(a != c);
     }
@@ -129,7 +129,7 @@ class TrainerTest {
     void gradientClippingAndTheCosineScheduleTrain() {
         RunConfig cfg = RunConfig.preset("head").with("max-iters", "60").with("eval-interval", "60").with("eval-iters", "5")
                 .with("grad-clip", "1.0").with("warmup-iters", "10").with("decay-lr", "true");
-        Metrics.Evaluation last = Trainer.start(cfg, DATA, tmp, Progress.silent()).run();
+        Metrics.Evaluation last = Trainer.start(cfg, DATA, tmp).run();
         List<Metrics.Evaluation> all = Metrics.read(tmp);
         assertTrue(last.valLoss() < all.get(0).valLoss() - 0.3, "trained: " + all);
         assertEquals(cfg.train().minLr(), last.learningRate(), 1e-12);
