@@ -28,22 +28,24 @@ public final class Metrics {
     }
 
     private final Path dir;
+    private final String title;
     private final List<Evaluation> evaluations = new ArrayList<>();
 
-    private Metrics(Path dir) {
+    private Metrics(Path dir, String title) {
         this.dir = dir;
+        this.title = title;
     }
 
-    /** A new, empty log. */
-    public static Metrics create(Path dir) {
-        Metrics m = new Metrics(dir);
+    /** A new, empty log; {@code title} heads the loss plot. */
+    public static Metrics create(Path dir, String title) {
+        Metrics m = new Metrics(dir, title);
         m.rewrite();
         return m;
     }
 
     /** The log of a run resumed at {@code step}: evaluations after it (made before a crash) are dropped. */
-    public static Metrics resume(Path dir, int step) {
-        Metrics m = new Metrics(dir);
+    public static Metrics resume(Path dir, int step, String title) {
+        Metrics m = new Metrics(dir, title);
         for (Evaluation e : read(dir)) {
             if (e.step() <= step) {
                 m.evaluations.add(e);
@@ -87,7 +89,7 @@ public final class Metrics {
         } catch (IOException ex) {
             throw new GptException("cannot write " + dir.resolve(FILE_NAME) + ": " + ex.getMessage());
         }
-        plot(evaluations, dir.resolve(PLOT_NAME), "loss");
+        plot(evaluations, dir.resolve(PLOT_NAME), title);
     }
 
     private void rewrite() {

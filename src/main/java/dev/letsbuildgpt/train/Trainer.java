@@ -80,11 +80,17 @@ public final class Trainer {
             step = resumeFrom.step();
             bestValLoss = resumeFrom.bestValLoss();
             sd.getTrainingConfig().setIterationCount(step);
-            metrics = Metrics.resume(runDir, step);
+            metrics = Metrics.resume(runDir, step, plotTitle());
         } else {
             writeConfig();
-            metrics = Metrics.create(runDir);
+            metrics = Metrics.create(runDir, plotTitle());
         }
+    }
+
+    private String plotTitle() {
+        var m = cfg.model();
+        return String.format("%s: %s, %,d parameters (estimate_loss every %d steps)", cfg.preset(), m.stage().id(),
+                model.parameters().count(), cfg.train().evalInterval());
     }
 
     /** A new run in {@code runDir}. */
