@@ -13,11 +13,7 @@ public final class TestData {
 
     public static synchronized String shakespeare() {
         if (text == null) {
-            String env = System.getenv(TinyShakespeare.ENV_VAR);
-            Path shared = Path.of("..", "shared", "data", TinyShakespeare.FILE_NAME).toAbsolutePath().normalize();
-            String source = env != null && !env.isBlank() ? env
-                    : shared.toFile().isFile() ? shared.toString() : TinyShakespeare.URL;
-            text = TinyShakespeare.load(source, Path.of("data"));
+            text = TinyShakespeare.load(source(), Path.of("data"));
         }
         return text;
     }

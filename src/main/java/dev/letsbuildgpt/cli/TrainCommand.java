@@ -120,7 +120,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         Dataset ds = ck != null ? Dataset.of(text, ck.tokenizer()) : Dataset.of(text);
         RunConfig run = ck != null ? ck.config() : cfg.withVocabSize(ds.tokenizer().vocabSize());
-        Trainer trainer = ck != null ? Trainer.resume(dir, ds, overrides.maxIters) : Trainer.start(cfg, ds, dir);
+        Trainer trainer = ck != null ? Trainer.resume(ck, dir, ds, overrides.maxIters) : Trainer.start(cfg, ds, dir);
         System.out.printf("%s %s: %s, %,d parameters%n", ck != null ? "resuming at step " + ck.step() + ", preset"
                 : "preset", run.preset(), describe(trainer.config()), trainer.model().parameters().count());
         Metrics.Evaluation last;

@@ -50,7 +50,6 @@ public final class Trainer {
     private final Metrics metrics;
     private int step;
     private Double bestValLoss;
-    private double lastValLoss = Double.NaN;
 
     private Trainer(RunConfig cfg, Dataset data, Path runDir, Checkpoint resumeFrom) {
         this.cfg = cfg;
@@ -105,7 +104,11 @@ public final class Trainer {
      * @param maxIters a new end for the run, or null to keep the checkpoint's
      */
     public static Trainer resume(Path runDir, Dataset data, Integer maxIters) {
-        Checkpoint ck = Checkpoint.load(runDir);
+        return resume(Checkpoint.load(runDir), runDir, data, maxIters);
+    }
+
+    /** Continues a run from a checkpoint already loaded from {@code runDir}. */
+    public static Trainer resume(Checkpoint ck, Path runDir, Dataset data, Integer maxIters) {
         if (!ck.tokenizer().equals(data.tokenizer())) {
             throw new GptException("the checkpoint in " + runDir + " was trained on a different vocabulary than this data");
         }
@@ -146,9 +149,10 @@ public final class Trainer {
         while (true) {
             boolean evalDue = step % t.evalInterval() == 0 || step == t.maxIters();
             if (evalDue && !(last != null && last.step() == step)) {   // a resumed run has this step's evaluation
+                Double bestBefore = bestValLoss;
                 last = evaluate(tokensPerSec, (System.nanoTime() - started) / 1e9);
                 progress.evaluation(last);
-                saveCheckpoint();
+                saveCheckpoint(bestBefore == null || last.valLoss() < bestBefore);
             }
             if (step >= t.maxIters()) {
                 return last;
@@ -185,7 +189,6 @@ public final class Trainer {
         Metrics.Evaluation e = new Metrics.Evaluation(step, train, val, cfg.train().learningRateAt(step),
                 tokensPerSec, elapsed);
         metrics.add(e);
-        lastValLoss = val;
         if (bestValLoss == null || val < bestValLoss) {
             bestValLoss = val;
         }
@@ -312,11 +315,10 @@ public final class Trainer {
         }
     }
 
-    private void saveCheckpoint() {
+    private void saveCheckpoint(boolean best) {
         Map<String, INDArray> optimizer = new LinkedHashMap<>();
         trainGraph.sameDiff().getUpdaterMap().forEach((name, u) ->
                 ((Map<String, INDArray>) u.getState()).forEach((k, a) -> optimizer.put(name + "." + k, a)));
-        boolean best = bestValLoss != null && bestValLoss == lastValLoss;
         new Checkpoint(cfg, data.tokenizer().vocabulary(), step, batches.state(), bestValLoss,
                 model.parameters().asMap(), optimizer).save(runDir);
         Path latest = runDir.resolve(Checkpoint.FILE_NAME);
