@@ -16,13 +16,29 @@ endif
 JAVA ?= java
 JAVA_OPTS ?= -XX:+UseSerialGC
 
-.PHONY: help build train sample test clean
+# Jupyter: the project's Java kernel (kernel/) installed into a project-local Jupyter path, so nothing is written to
+# the user's home. Debian's jupyter-nbconvert and jupyter-client run it (see README, "Notebooks").
+JUPYTER ?= /usr/bin/jupyter
+JUPYTER_DIR := $(abspath target/jupyter)
+JUPYTER_ENV := JUPYTER_PATH=$(JUPYTER_DIR)/share JUPYTER_DATA_DIR=$(JUPYTER_DIR)/data \
+	JUPYTER_RUNTIME_DIR=$(JUPYTER_DIR)/runtime JUPYTER_CONFIG_DIR=$(JUPYTER_DIR)/config
+KERNEL_DIR := $(JUPYTER_DIR)/share/kernels/java
+KERNEL_JAR := kernel/target/kernel.jar
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+NOTEBOOK_OUT := target/notebooks
+# Chapters that train read GPT_MAX_ITERS (unset: the lecture's full settings). CI sets a short run.
+NOTEBOOK_TIMEOUT ?= 3600
+
+.PHONY: help build train sample test clean kernel notebooks compare
 
 help:
 	@echo "make train    build, download Tiny Shakespeare, train the '$(PRESET)' preset into $(RUN), print a sample"
 	@echo "make test     run all tests"
 	@echo "make sample   sample from $(RUN) (PROMPT=..., TOKENS=...)"
 	@echo "make build    build $(JAR)"
+	@echo "make kernel   build the Java Jupyter kernel and install it into $(JUPYTER_DIR)"
+	@echo "make notebooks  execute every chapter notebook into $(NOTEBOOK_OUT) (GPT_MAX_ITERS=N for short runs)"
+	@echo "make compare  train every lecture stage and print our losses beside the lecture's"
 	@echo "make clean    remove build outputs (not data/ or runs/)"
 
 $(JAR): pom.xml $(shell find src/main -type f 2>/dev/null)
@@ -42,6 +58,39 @@ sample: $(JAR)
 
 test:
 	$(MVN) test
+	$(MVN) -f kernel/pom.xml test
+
+$(KERNEL_JAR): kernel/pom.xml $(shell find kernel/src/main -type f 2>/dev/null)
+	$(MVN) -f kernel/pom.xml package -DskipTests
+
+# kernel.json: the kernel runs with the launcher's fast settings (one OpenMP thread, serial GC) as defaults.
+kernel: $(KERNEL_JAR)
+	mkdir -p $(KERNEL_DIR)
+	cp $(KERNEL_JAR) $(KERNEL_DIR)/kernel.jar
+	printf '%s\n' '{' \
+	  '  "argv": ["java", "-XX:+UseSerialGC", "-Xss4m", "-Djava.awt.headless=true", "-jar", "{resource_dir}/kernel.jar", "{connection_file}"],' \
+	  '  "display_name": "Java", "language": "java", "interrupt_mode": "message",' \
+	  '  "env": {"OMP_NUM_THREADS": "1"}' \
+	  '}' > $(KERNEL_DIR)/kernel.json
+	@$(JUPYTER_ENV) $(JUPYTER) kernelspec list
+
+# Executes the chapters in order into $(NOTEBOOK_OUT) (the sources in notebooks/ keep no outputs), stopping at the
+# first cell that fails, then tabulates what each chapter recorded beside the lecture's numbers.
+notebooks: $(JAR) kernel
+	rm -rf $(NOTEBOOK_OUT) && mkdir -p $(NOTEBOOK_OUT)/results
+	@for nb in $(NOTEBOOKS); do \
+	  start=$$(date +%s); echo "== $$nb"; \
+	  GPT_RESULTS_DIR=$(abspath $(NOTEBOOK_OUT)/results) $(JUPYTER_ENV) $(JUPYTER) nbconvert --to notebook --execute \
+	    --ExecutePreprocessor.kernel_name=java --ExecutePreprocessor.timeout=$(NOTEBOOK_TIMEOUT) \
+	    --output-dir $(NOTEBOOK_OUT) $$nb || exit 1; \
+	  echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
+	done
+	$(JAVA) $(JAVA_OPTS) -jar $(JAR) compare --notebooks $(NOTEBOOK_OUT)/results
+
+# Every lecture stage at the lecture's settings (about half an hour on 2 cores; see docs/RESULTS.md).
+compare: $(JAR)
+	$(JAVA) $(JAVA_OPTS) -jar $(JAR) compare $(ARGS)
 
 clean:
 	$(MVN) clean
+	$(MVN) -f kernel/pom.xml clean

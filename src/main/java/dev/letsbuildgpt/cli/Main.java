@@ -7,11 +7,11 @@ import picocli.CommandLine.Command;
 import java.io.PrintWriter;
 
 /**
- * {@code java -jar target/gpt.jar train | sample | eval | info}.
+ * {@code java -jar target/gpt.jar train | sample | eval | info | compare}.
  */
 @Command(name = "gpt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Let's build GPT, in Java: a character-level GPT on Tiny Shakespeare (ND4J + SameDiff).",
-        subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, InfoCommand.class,
+        subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, InfoCommand.class, CompareCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -1,0 +1,241 @@
+package dev.letsbuildgpt.kernel;
+
+import io.github.spencerpark.jupyter.channels.JupyterConnection;
+import io.github.spencerpark.jupyter.kernel.BaseKernel;
+import io.github.spencerpark.jupyter.kernel.KernelConnectionProperties;
+import io.github.spencerpark.jupyter.kernel.LanguageInfo;
+import io.github.spencerpark.jupyter.kernel.ReplacementOptions;
+import io.github.spencerpark.jupyter.kernel.display.DisplayData;
+import io.github.spencerpark.jupyter.kernel.display.common.Image;
+import jdk.jshell.Diag;
+import jdk.jshell.EvalException;
+import jdk.jshell.JShell;
+import jdk.jshell.Snippet;
+import jdk.jshell.SnippetEvent;
+import jdk.jshell.SourceCodeAnalysis;
+import jdk.jshell.UnresolvedReferenceException;
+import jdk.jshell.VarSnippet;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A Jupyter kernel for Java, compatible with IJava: kernel name {@code java}, JShell semantics, IJava's default
+ * imports, its {@code %jars} and {@code %classpath} line magics, and {@code display(...)}.
+ *
+ * <p>Snippets run in this JVM ({@link InProcessExecution}). A cell is split into JShell snippets and run in order;
+ * the first one that does not compile, or throws, fails the cell with its message, so a headless run
+ * ({@code jupyter nbconvert --execute}) stops at the first broken cell. The value of a cell's last expression is
+ * shown (an image as a PNG) unless the cell ends with {@code ;}, as in IPython.
+ */
+public class JavaKernel extends BaseKernel {
+    /** JShell's and IJava's default imports, so notebooks written for IJava find the same names. */
+    static final List<String> DEFAULT_IMPORTS = List.of("java.io.*", "java.math.*", "java.net.*", "java.nio.file.*",
+            "java.util.*", "java.util.concurrent.*", "java.util.function.*", "java.util.prefs.*", "java.util.regex.*",
+            "java.util.stream.*");
+
+    private final InProcessExecution execution;
+    private final JShell shell;
+    private final SourceCodeAnalysis analysis;
+    private final Magics magics;
+
+    JavaKernel() {
+        InProcessExecution.Provider provider = new InProcessExecution.Provider();
+        execution = provider.execution();
+        shell = JShell.builder().executionEngine(provider, Map.of()).build();
+        analysis = shell.sourceCodeAnalysis();
+        magics = new Magics(shell::addToClasspath);
+        Image.registerAll(getRenderer());
+        Display.use(this);
+        // The kernel's own classes (Display) must be visible to the compiler, not only to the class loader.
+        shell.addToClasspath(Path.of(location()).toString());
+        StringBuilder imports = new StringBuilder();
+        for (String i : DEFAULT_IMPORTS) {
+            imports.append("import ").append(i).append(";\n");
+        }
+        imports.append("import static ").append(Display.class.getName()).append(".*;\n");
+        try {
+            eval(imports.toString());
+        } catch (Exception e) {
+            throw new IllegalStateException("the default imports failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static java.net.URI location() {
+        try {
+            return JavaKernel.class.getProtectionDomain().getCodeSource().getLocation().toURI();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code java -jar kernel.jar CONNECTION_FILE}: Jupyter starts it so (kernel.json). */
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1) {
+            System.err.println("usage: java -jar kernel.jar CONNECTION_FILE (Jupyter starts the kernel; see kernel.json)");
+            System.exit(2);
+        }
+        // The base library logs every socket's start and stop at INFO; a notebook's log shows only warnings.
+        java.util.logging.Logger.getLogger("io.github.spencerpark").setLevel(java.util.logging.Level.WARNING);
+        KernelConnectionProperties props = KernelConnectionProperties.parse(Files.readString(Path.of(args[0])));
+        JupyterConnection connection = new JupyterConnection(props);
+        JavaKernel kernel = new JavaKernel();
+        kernel.becomeHandlerForConnection(connection);
+        connection.connect();
+        connection.waitUntilClose();
+    }
+
+    @Override
+    public DisplayData eval(String code) throws Exception {
+        String source = magics.apply(code);
+        Snippet last = null;
+        String rest = source;
+        while (!rest.isBlank()) {
+            SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(rest);
+            if (info.completeness() == SourceCodeAnalysis.Completeness.EMPTY) {
+                break;
+            }
+            // Incomplete input is evaluated as it is, so the compiler names what is missing.
+            String snippet = info.completeness().isComplete() ? info.source() : rest;
+            rest = info.completeness().isComplete() ? info.remaining() : "";
+            last = run(snippet);
+        }
+        Object value = execution.lastValue();
+        boolean isExpression = last != null && (last.kind() == Snippet.Kind.EXPRESSION
+                || last.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND);
+        if (!isExpression || value == null || source.strip().endsWith(";")) {
+            return null;
+        }
+        return getRenderer().render(value);
+    }
+
+    /** Evaluates one snippet; a compile error or an exception fails the cell. */
+    private Snippet run(String snippet) throws Exception {
+        Snippet result = null;
+        for (SnippetEvent event : shell.eval(snippet)) {
+            if (event.causeSnippet() != null) {
+                continue;   // a dependent snippet updated by this one
+            }
+            if (event.exception() != null) {
+                throw event.exception();
+            }
+            switch (event.status()) {
+                case REJECTED, RECOVERABLE_NOT_DEFINED, RECOVERABLE_DEFINED -> {
+                    List<String> messages = diagnostics(event.snippet());
+                    if (event.status() != Snippet.Status.REJECTED) {
+                        messages.add("unresolved: " + String.join(", ", shell.unresolvedDependencies(
+                                (jdk.jshell.DeclarationSnippet) event.snippet()).toList()));
+                    }
+                    throw new CompilationException(event.snippet().source(), messages);
+                }
+                default -> result = event.snippet();
+            }
+        }
+        return result;
+    }
+
+    private List<String> diagnostics(Snippet snippet) {
+        List<String> out = new ArrayList<>();
+        shell.diagnostics(snippet).filter(Diag::isError).forEach(d -> {
+            String src = snippet.source();
+            int line = 1 + (int) src.substring(0, (int) Math.min(Math.max(d.getStartPosition(), 0), src.length()))
+                    .chars().filter(c -> c == '\n').count();
+            out.add("line " + line + ": " + d.getMessage(Locale.ROOT));
+        });
+        return out;
+    }
+
+    @Override
+    public List<String> formatError(Exception e) {
+        List<String> lines = new ArrayList<>();
+        if (e instanceof CompilationException c) {
+            lines.add("compile error in: " + c.firstLine());
+            lines.addAll(c.messages());
+        } else if (e instanceof EvalException ee) {
+            lines.add(ee.getExceptionClassName() + (ee.getMessage() == null ? "" : ": " + ee.getMessage()));
+            addTrace(lines, ee);
+        } else if (e instanceof UnresolvedReferenceException ure) {
+            lines.add("cannot run " + ure.getSnippet().source().strip() + ": it uses something not yet defined");
+        } else {
+            lines.add(e.toString());
+            addTrace(lines, e);
+        }
+        return lines;
+    }
+
+    private static void addTrace(List<String> lines, Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c != t) {
+                String name = c instanceof EvalException ee ? ee.getExceptionClassName() : c.getClass().getName();
+                lines.add("caused by " + name + ": " + c.getMessage());
+            }
+            StackTraceElement[] trace = c.getStackTrace();
+            for (int i = 0; i < Math.min(trace.length, 12); i++) {
+                lines.add("    at " + trace[i]);
+            }
+        }
+    }
+
+    @Override
+    public String isComplete(String code) {
+        return switch (analysis.analyzeCompletion(magics.strip(code)).completeness()) {
+            case COMPLETE, COMPLETE_WITH_SEMI, EMPTY -> IS_COMPLETE_YES;
+            case DEFINITELY_INCOMPLETE -> "    ";   // an indent: "incomplete, continue on the next line"
+            case CONSIDERED_INCOMPLETE -> IS_COMPLETE_MAYBE;
+            case UNKNOWN -> IS_COMPLETE_BAD;
+        };
+    }
+
+    @Override
+    public ReplacementOptions complete(String code, int at) {
+        int[] anchor = new int[1];
+        List<String> options = analysis.completionSuggestions(code, at, anchor).stream()
+                .map(SourceCodeAnalysis.Suggestion::continuation).distinct().toList();
+        return options.isEmpty() ? null : new ReplacementOptions(options, anchor[0], at);
+    }
+
+    @Override
+    public void interrupt() {
+        execution.interrupt();
+    }
+
+    @Override
+    public void onShutdown(boolean isRestarting) {
+        shell.close();
+    }
+
+    @Override
+    public LanguageInfo getLanguageInfo() {
+        return new LanguageInfo.Builder("java").version(Runtime.version().toString()).mimetype("text/x-java-source")
+                .fileExtension(".jshell").pygments("java").codemirror("java").build();
+    }
+
+    @Override
+    public String getBanner() {
+        return "Java " + Runtime.version() + " (the Let's build GPT kernel: JShell, %jars, %classpath, display())";
+    }
+
+    /** A cell that does not compile: the compiler's messages, by line of the snippet. */
+    static final class CompilationException extends Exception {
+        private final String source;
+        private final List<String> messages;
+
+        CompilationException(String source, List<String> messages) {
+            super(String.join("; ", messages));
+            this.source = source;
+            this.messages = messages;
+        }
+
+        String firstLine() {
+            return source.strip().lines().findFirst().orElse("");
+        }
+
+        List<String> messages() {
+            return messages;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.letsbuildgpt.notebook;
+
+import dev.letsbuildgpt.compare.Comparison;
+import dev.letsbuildgpt.data.Dataset;
+import dev.letsbuildgpt.data.TinyShakespeare;
+import dev.letsbuildgpt.train.Progress;
+import dev.letsbuildgpt.train.RunConfig;
+
+import java.nio.file.Path;
+
+/**
+ * What the chapter notebooks share: where the data and runs live, the short-run knob, and training a preset with
+ * its key numbers recorded for {@code compare --notebooks}.
+ *
+ * <p>Notebooks run with their own folder ({@code notebooks/}) as the working directory, so the project's folders are
+ * one level up: data in {@code ../data}, runs in {@code ../runs/notebooks}, results in {@code ../target/notebooks/results}.
+ */
+public final class Notebook {
+    /** Set to a number of steps to train every chapter briefly (CI); unset, chapters train at the lecture's settings. */
+    public static final String MAX_ITERS_ENV = "GPT_MAX_ITERS";
+    /** Where chapters record their results (default {@code ../target/notebooks/results}). */
+    public static final String RESULTS_ENV = "GPT_RESULTS_DIR";
+
+    private Notebook() {
+    }
+
+    /** Tiny Shakespeare, downloaded once into the project's data/ folder (or from GPT_DATA_URL). */
+    public static String text() {
+        return TinyShakespeare.load(null, Path.of("..", "data"));
+    }
+
+    /** The steps a chapter trains: the lecture's, unless GPT_MAX_ITERS asks for a short run. */
+    public static int maxIters(int lecture) {
+        String env = System.getenv(MAX_ITERS_ENV);
+        if (env == null || env.isBlank()) {
+            return lecture;
+        }
+        try {
+            int n = Integer.parseInt(env.trim());
+            if (n < 1) {
+                throw new NumberFormatException();
+            }
+            return Math.min(n, lecture);
+        } catch (NumberFormatException e) {
+            throw new dev.letsbuildgpt.GptException(MAX_ITERS_ENV + " must be a positive number of steps, got '" + env + "'");
+        }
+    }
+
+    /**
+     * A preset at the lecture's settings, or shortened by GPT_MAX_ITERS (then evaluated about five times, so the loss
+     * curve still has points).
+     */
+    public static RunConfig preset(String name) {
+        RunConfig c = RunConfig.preset(name);
+        int lecture = c.train().maxIters();
+        int n = maxIters(lecture);
+        if (n == lecture) {
+            return c;
+        }
+        System.out.printf("%s=%d: a short run of %d steps (the lecture trains %d)%n", MAX_ITERS_ENV, n, n, lecture);
+        return c.with("max-iters", String.valueOf(n))
+                .with("eval-interval", String.valueOf(Math.max(1, Math.min(c.train().evalInterval(), n / 5))));
+    }
+
+    /**
+     * Trains {@code cfg} from scratch into {@code ../runs/notebooks/<chapter>}, printing its progress, and records its
+     * numbers (parameters, final losses, time, a sample) under the chapter's name.
+     */
+    public static Comparison.Trained train(String chapter, RunConfig cfg, Dataset data) {
+        Comparison.Trained t;
+        try (Progress progress = Progress.forConsole(0, cfg.train().maxIters(), System.out)) {
+            t = Comparison.train(chapter, cfg, data, Path.of("..", "runs", "notebooks", chapter), progress);
+        }
+        Comparison.record(resultsDir(), t.row());
+        System.out.printf("%s: %,d parameters, %d steps, train loss %.4f, val loss %.4f, %.0f s%n", cfg.preset(),
+                t.row().params(), t.row().iters(), t.row().trainLoss(), t.row().valLoss(), t.row().seconds());
+        return t;
+    }
+
+    static Path resultsDir() {
+        String env = System.getenv(RESULTS_ENV);
+        return env == null || env.isBlank() ? Path.of("..", "target", "notebooks", "results") : Path.of(env.trim());
+    }
+}

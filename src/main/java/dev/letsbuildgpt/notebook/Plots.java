@@ -1,0 +1,89 @@
+package dev.letsbuildgpt.notebook;
+
+import dev.letsbuildgpt.train.Metrics;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.HeatMapStyler;
+import org.knowm.xchart.style.Styler;
+
+import java.awt.Color;
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Pictures for the notebooks, as images that {@code display(...)} shows inline: loss curves and attention maps.
+ */
+public final class Plots {
+    private Plots() {
+    }
+
+    /** Any XChart chart as an image. */
+    public static BufferedImage image(Chart<?, ?> chart) {
+        return BitmapEncoder.getBufferedImage(chart);
+    }
+
+    /** Train and validation loss against the step, as estimate_loss measured them. */
+    public static BufferedImage losses(List<Metrics.Evaluation> evaluations, String title) {
+        return image(Metrics.chart(evaluations, title));
+    }
+
+    /** A line chart of y against x (e.g. a loss per step). */
+    public static BufferedImage line(String title, String xTitle, String yTitle, double[] x, double[] y) {
+        XYChart chart = new XYChartBuilder().width(640).height(360).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle)
+                .build();
+        chart.getStyler().setLegendVisible(false);
+        chart.addSeries(yTitle, x, y);
+        return image(chart);
+    }
+
+    /**
+     * Attention weights as a heatmap: row {@code t} is what position {@code t} attends to, column {@code s} the
+     * position it looks at; with a causal mask everything above the diagonal is zero.
+     *
+     * @param weights [T][T] weights, each row summing to 1
+     * @param labels  the T characters at the positions (shown along both axes)
+     */
+    public static BufferedImage attention(double[][] weights, List<String> labels, String title) {
+        int t = weights.length;
+        HeatMapChart chart = new HeatMapChartBuilder().width(120 + 40 * t).height(110 + 40 * t).title(title)
+                .xAxisTitle("looks at (key position)").yAxisTitle("query position").build();
+        HeatMapStyler style = chart.getStyler();
+        style.setLegendPosition(Styler.LegendPosition.OutsideE);
+        style.setShowValue(true);
+        style.setHeatMapValueDecimalPattern("0.00");
+        style.setMin(0).setMax(1);
+        style.setRangeColors(new Color[]{Color.WHITE, new Color(0x9ecae1), new Color(0x08306b)});
+        style.setValueFontColor(Color.DARK_GRAY);
+        style.setXAxisLabelRotation(90);
+        List<String> keys = new ArrayList<>();
+        List<String> queries = new ArrayList<>();
+        for (int i = 0; i < t; i++) {
+            keys.add(i + " '" + visible(labels.get(i)) + "'");
+        }
+        // XChart draws the first y value at the bottom; list queries bottom-up so position 0 is the top row.
+        for (int i = t - 1; i >= 0; i--) {
+            queries.add(i + " '" + visible(labels.get(i)) + "'");
+        }
+        List<Number[]> cells = new ArrayList<>();
+        for (int q = 0; q < t; q++) {
+            for (int k = 0; k < t; k++) {
+                cells.add(new Number[]{k, t - 1 - q, weights[q][k]});
+            }
+        }
+        chart.addSeries("attention", keys, queries, cells);
+        return image(chart);
+    }
+
+    private static String visible(String c) {
+        return switch (c) {
+            case "\n" -> "\\n";
+            case " " -> "␣";
+            default -> c;
+        };
+    }
+}
