@@ -65,14 +65,14 @@ public final class Comparison {
                 trainer.config().train().maxIters(), last.trainLoss(), last.valLoss(), seconds, sample));
     }
 
-    /** Writes a row as {@code DIR/<source>.json}, so a later {@code compare --notebooks DIR} finds it. */
+    /** Writes a row as {@code DIR/<source>-<preset>.json}, so a later {@code compare --notebooks DIR} finds it. */
     public static Path record(Path dir, Row row) {
-        Path file = dir.resolve(row.source().replaceAll("[^A-Za-z0-9._-]", "_") + ".json");
+        Path file = dir.resolve((row.source() + "-" + row.preset()).replaceAll("[^A-Za-z0-9._-]", "_") + ".json");
         AtomicFiles.write(file, Json.write(row).getBytes(StandardCharsets.UTF_8));
         return file;
     }
 
-    /** The rows recorded in {@code dir}, by file name (the notebooks' chapter order). */
+    /** The rows recorded in {@code dir}: by source (the notebooks' chapter order), then in the lecture's order. */
     public static List<Row> read(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new GptException("no results in " + dir + ": run the notebooks first (make notebooks)");
@@ -88,6 +88,7 @@ public final class Comparison {
         if (rows.isEmpty()) {
             throw new GptException("no results in " + dir + ": run the notebooks first (make notebooks)");
         }
+        rows.sort(Comparator.comparing(Row::source).thenComparingInt(r -> Lecture.order(r.preset())));
         return rows;
     }
 

@@ -53,6 +53,12 @@ public final class Lecture {
         return Optional.ofNullable(BY_PRESET.get(preset));
     }
 
+    /** A preset's place in the lecture (its stages in order; other presets after them). */
+    public static int order(String preset) {
+        int i = new java.util.ArrayList<>(BY_PRESET.keySet()).indexOf(preset);
+        return i < 0 ? Integer.MAX_VALUE : i;
+    }
+
     /** The stage presets that run on a CPU in minutes, in the lecture's order (all but the GPU model). */
     public static List<String> cpuStages() {
         return BY_PRESET.keySet().stream().filter(p -> !p.equals("gpt")).toList();

@@ -114,7 +114,7 @@ public final class GptGraph {
     private Map<String, INDArray> feed(int[][] idx, int[][] targets, long dropoutSeed) {
         Map<String, INDArray> feed = new HashMap<>();
         feed.put(INPUT, tokens(idx));
-        if (mode != Gpt.Mode.INFER) {
+        if (targets != null) {   // logits and other outputs of a training or evaluation graph do not need them
             feed.put(TARGETS, tokens(targets));
         }
         if (!dropoutMasks.isEmpty()) {
@@ -131,6 +131,9 @@ public final class GptGraph {
     }
 
     private INDArray tokens(int[][] ids) {
+        if (ids == null) {
+            throw new IllegalArgumentException("this output needs tokens");
+        }
         if (ids.length != batch || ids[0].length != time) {
             throw new IllegalArgumentException("this graph takes [" + batch + ", " + time + "] tokens, got ["
                     + ids.length + ", " + ids[0].length + "]");

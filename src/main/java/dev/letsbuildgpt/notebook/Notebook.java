@@ -63,18 +63,23 @@ public final class Notebook {
     }
 
     /**
-     * Trains {@code cfg} from scratch into {@code ../runs/notebooks/<chapter>}, printing its progress, and records its
-     * numbers (parameters, final losses, time, a sample) under the chapter's name.
+     * Trains {@code cfg} from scratch into {@code ../runs/notebooks/<chapter>-<preset>}, printing its progress, and
+     * records its numbers (parameters, final losses, time, a sample) under the chapter's name.
      */
     public static Comparison.Trained train(String chapter, RunConfig cfg, Dataset data) {
         Comparison.Trained t;
         try (Progress progress = Progress.forConsole(0, cfg.train().maxIters(), System.out)) {
-            t = Comparison.train(chapter, cfg, data, Path.of("..", "runs", "notebooks", chapter), progress);
+            t = Comparison.train(chapter, cfg, data, runDir(chapter, cfg.preset()), progress);
         }
         Comparison.record(resultsDir(), t.row());
         System.out.printf("%s: %,d parameters, %d steps, train loss %.4f, val loss %.4f, %.0f s%n", cfg.preset(),
                 t.row().params(), t.row().iters(), t.row().trainLoss(), t.row().valLoss(), t.row().seconds());
         return t;
+    }
+
+    /** Where a chapter's training run of a preset is kept (checkpoint, metrics, loss plot). */
+    public static Path runDir(String chapter, String preset) {
+        return Path.of("..", "runs", "notebooks", chapter + "-" + preset);
     }
 
     static Path resultsDir() {

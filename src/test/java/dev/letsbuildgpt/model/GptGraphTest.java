@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import java.util.Map;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -151,5 +152,15 @@ class GptGraphTest {
         double before = g.logits(idx).getDouble(0, 0, 0);
         model.parameters().get("lm_head.bias").addi(1.0);
         assertEquals(before + 1.0, g.logits(idx).getDouble(0, 0, 0), 1e-12);
+    }
+
+    @Test
+    void anEvaluationGraphGivesLogitsAndAttentionWeightsWithoutTargets() {
+        Gpt model = new Gpt(small(Stage.GPT), 9, DataType.DOUBLE);
+        int[][] idx = randomTokens(new Random(8), 2, BLOCK);
+        GptGraph eval = model.graph(Gpt.Mode.EVAL, 2, BLOCK);
+        assertEquals(model.graph(Gpt.Mode.INFER, 2, BLOCK).logits(idx), eval.logits(idx));
+        INDArray wei = eval.outputs(idx, "blocks.0.sa.wei").get("blocks.0.sa.wei");
+        assertArrayEquals(new long[]{2, small(Stage.GPT).nHead(), BLOCK, BLOCK}, wei.shape());
     }
 }
