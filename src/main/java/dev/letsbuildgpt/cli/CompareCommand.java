@@ -46,6 +46,9 @@ final class CompareCommand implements Callable<Integer> {
             System.out.print(Comparison.table(Comparison.read(notebooks)));
             return 0;
         }
+        if (maxIters != null && maxIters < 1) {
+            throw new GptException("--max-iters must be at least 1, got " + maxIters);
+        }
         List<RunConfig> configs = new ArrayList<>();
         for (String s : stages) {
             if (Lecture.of(s).isEmpty()) {

@@ -2,6 +2,7 @@ package dev.letsbuildgpt.cli;
 
 import dev.letsbuildgpt.TestData;
 import dev.letsbuildgpt.data.TinyShakespeare;
+import dev.letsbuildgpt.compare.Comparison;
 import dev.letsbuildgpt.train.Checkpoint;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -157,7 +158,12 @@ class CliTest {
                 args("sample", "--ckpt", run.toString(), "--top-k", "66"),
                 args("sample", "--ckpt", run.toString(), "--tokens", "-1"),
                 args("eval", "--ckpt", run.toString(), "--eval-iters", "0", "--data", data),
-                args("info", "--ckpt", notZip.toString()))
+                args("info", "--ckpt", notZip.toString()),
+                args("compare", "--stages", "cpu", "--data", data),
+                args("compare", "--stages", "bigram", "--max-iters", "0", "--data", data,
+                        "--out", tmp.resolve("c0").toString()),
+                args("compare", "--notebooks", tmp.resolve("no-results").toString()),
+                args("compare", "--notebooks", foreignDir.toString()))
                 .map(a -> Arguments.of((Object) a));
     }
 
@@ -199,6 +205,33 @@ class CliTest {
                 r.err());
         assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(dir.resolve(Checkpoint.FILE_NAME))));
         assertEquals(4, Checkpoint.load(dir).step());
+    }
+
+    @Test
+    void compareTrainsEachStageAndSetsItBesideTheLecture() throws Exception {
+        Path out = tmp.resolve("compare");
+        Result r = cli("compare", "--stages", "bigram,head", "--max-iters", "12", "--out", out.toString(),
+                "--data", TestData.source());
+        assertEquals(0, r.code(), r.err());
+        List<String> table = r.out().lines().dropWhile(l -> !l.startsWith("source")).toList();
+        assertTrue(table.get(1).matches("compare +bigram +bigram model +4,225 +12 +~2\\.49 +2\\.4886 .*"), table.get(1));
+        assertTrue(table.get(2).matches("compare +head +one self-attention head +7,553 +12 +~2\\.40 +2\\.4096 .*"), table.get(2));
+        assertTrue(Files.readString(out.resolve("compare.md")).startsWith("| source | preset | stage |"));
+        assertTrue(Files.exists(out.resolve("bigram").resolve(Checkpoint.FILE_NAME)));
+    }
+
+    @Test
+    void compareTabulatesWhatTheNotebooksRecorded() throws Exception {
+        Path results = tmp.resolve("results");
+        Comparison.record(results, new Comparison.Row("09-deep-networks", "notebook", 209_729, 5000, 1.66, 1.8231, 900, "x"));
+        Comparison.record(results, new Comparison.Row("05-training-loop", "bigram", 4_225, 3000, 2.46, 2.4823, 19, "y"));
+        Result r = cli("compare", "--notebooks", results.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size(), r.out());
+        assertTrue(lines.get(1).matches("05-training-loop +bigram .* ~2\\.49 +2\\.4886 +2\\.4823 +-0\\.0077 .*"), lines.get(1));
+        assertTrue(lines.get(2).matches("09-deep-networks +notebook .* 1\\.8222 +1\\.8139 +1\\.8231 +\\+0\\.0009 .*15 min 00 s"),
+                lines.get(2));
     }
 
     @ParameterizedTest
