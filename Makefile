@@ -28,6 +28,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 NOTEBOOK_OUT := target/notebooks
 # Chapters that train read GPT_MAX_ITERS (unset: the lecture's full settings). CI sets a short run.
 NOTEBOOK_TIMEOUT ?= 3600
+export GPT_MAX_ITERS
 
 .PHONY: help build train sample test clean kernel notebooks compare
 
