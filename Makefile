@@ -30,7 +30,16 @@ NOTEBOOK_OUT := target/notebooks
 NOTEBOOK_TIMEOUT ?= 3600
 export GPT_MAX_ITERS
 
-.PHONY: help build train sample test clean kernel notebooks compare
+STUDENT_OUT := target/student/notebooks
+HTML_OUT := target/html
+EXECUTED := $(NOTEBOOK_OUT)/.executed
+PORT ?= 8888
+# Empty: the server makes a random token and prints the URL with it.
+NOTEBOOK_TOKEN ?=
+# 0.0.0.0 inside a container, so the published port reaches the server.
+NOTEBOOK_IP ?= 127.0.0.1
+
+.PHONY: help deps build train sample test clean kernel notebooks compare student html notebook-server browser-test docker-lint
 
 help:
 	@echo "make train    build, download Tiny Shakespeare, train the '$(PRESET)' preset into $(RUN), print a sample"
@@ -40,12 +49,22 @@ help:
 	@echo "make kernel   build the Java Jupyter kernel and install it into $(JUPYTER_DIR)"
 	@echo "make notebooks  execute every chapter notebook into $(NOTEBOOK_OUT) (GPT_MAX_ITERS=N for short runs)"
 	@echo "make compare  train every lecture stage and print our losses beside the lecture's"
+	@echo "make student  student copies of the notebooks, solutions removed, into $(STUDENT_OUT)"
+	@echo "make html     the executed notebooks as a static HTML book in $(HTML_OUT) (index.html)"
+	@echo "make notebook-server  Jupyter with the Java kernel on http://127.0.0.1:$(PORT) (PORT=, NOTEBOOK_TOKEN=)"
+	@echo "make docker-lint      check the Dockerfiles (dockerfile-utils from npm)"
+	@echo "make browser-test     open the served notebook and the HTML book in headless Chromium (screenshots in target/browser)"
 	@echo "make clean    remove build outputs (not data/ or runs/)"
 
 $(JAR): pom.xml $(shell find src/main -type f 2>/dev/null)
 	$(MVN) package -DskipTests
 
 build: $(JAR)
+
+# Every Maven dependency and plugin, downloaded ahead (the Docker images do this in a layer of their own).
+deps:
+	$(MVN) dependency:resolve dependency:resolve-plugins
+	$(MVN) -f kernel/pom.xml dependency:resolve dependency:resolve-plugins
 
 # The main job: the nanoGPT CPU-sized model (816,705 parameters, 2000 steps). --force: `make train` always
 # starts a fresh run in $(RUN); use `java -jar $(JAR) train --resume --out $(RUN)` to continue one.
@@ -87,6 +106,41 @@ notebooks: $(JAR) kernel
 	  echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
 	$(JAVA) $(JAVA_OPTS) -jar $(JAR) compare --notebooks $(NOTEBOOK_OUT)/results
+	touch $(EXECUTED)
+
+# Executed notebooks, re-made when a notebook or the library changed.
+$(EXECUTED): $(NOTEBOOKS) $(JAR) $(KERNEL_JAR)
+	$(MAKE) notebooks
+
+# Student copies: each chapter's exercises stay, the cells tagged `solution` go. They expect to sit one folder
+# below a built project, as notebooks/ does (they load ../target/gpt.jar).
+student:
+	rm -rf $(STUDENT_OUT) && mkdir -p $(STUDENT_OUT)
+	$(JUPYTER_ENV) $(JUPYTER) nbconvert --to notebook --TagRemovePreprocessor.enabled=True \
+	  --TagRemovePreprocessor.remove_cell_tags='["solution"]' --output-dir $(STUDENT_OUT) $(NOTEBOOKS)
+	python3 scripts/notebook_tools.py check-student $(STUDENT_OUT) $(NOTEBOOKS)
+
+# The executed chapters as static HTML pages (plots embedded) with an index page.
+html: $(EXECUTED)
+	rm -rf $(HTML_OUT) && mkdir -p $(HTML_OUT)
+	$(JUPYTER_ENV) $(JUPYTER) nbconvert --to html --output-dir $(HTML_OUT) $(NOTEBOOK_OUT)/[0-9]*.ipynb
+	python3 scripts/notebook_tools.py index $(HTML_OUT)
+	@echo "open $(abspath $(HTML_OUT))/index.html"
+
+# A classroom server on this machine: the project folder, the Java kernel (Debian's jupyter-notebook).
+notebook-server: $(JAR) kernel
+	$(JUPYTER_ENV) $(JUPYTER) notebook --no-browser --ip=$(NOTEBOOK_IP) --port=$(PORT) --notebook-dir=$(CURDIR) \
+	  $(if $(NOTEBOOK_TOKEN),--NotebookApp.token=$(NOTEBOOK_TOKEN)) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+browser-test: $(EXECUTED) html
+	bash scripts/browser-test.sh
+
+# Dockerfile syntax and instruction checks with dockerfile-utils (npm; the linter of VS Code's Docker support).
+DOCKERFILE_UTILS := target/tools/node_modules/.bin/dockerfile-utils
+$(DOCKERFILE_UTILS):
+	npm install --silent --no-audit --no-fund --prefix target/tools dockerfile-utils@0.16.3
+docker-lint: $(DOCKERFILE_UTILS)
+	@for f in docker/Dockerfile*; do $(DOCKERFILE_UTILS) lint $$f || exit 1; echo "$$f: ok"; done
 
 # Every lecture stage at the lecture's settings (about half an hour on 2 cores; see docs/RESULTS.md).
 compare: $(JAR)

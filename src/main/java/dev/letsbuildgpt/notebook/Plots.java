@@ -50,11 +50,13 @@ public final class Plots {
      */
     public static BufferedImage attention(double[][] weights, List<String> labels, String title) {
         int t = weights.length;
-        HeatMapChart chart = new HeatMapChartBuilder().width(120 + 40 * t).height(110 + 40 * t).title(title)
+        boolean small = t <= 12;   // room to print each weight in its cell
+        int cell = small ? 56 : 24;
+        HeatMapChart chart = new HeatMapChartBuilder().width(220 + cell * t).height(170 + cell * t).title(title)
                 .xAxisTitle("looks at (key position)").yAxisTitle("query position").build();
         HeatMapStyler style = chart.getStyler();
         style.setLegendPosition(Styler.LegendPosition.OutsideE);
-        style.setShowValue(true);
+        style.setShowValue(small);
         style.setHeatMapValueDecimalPattern("0.00");
         style.setMin(0).setMax(1);
         style.setRangeColors(new Color[]{Color.WHITE, new Color(0x9ecae1), new Color(0x08306b)});
