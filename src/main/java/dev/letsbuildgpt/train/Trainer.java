@@ -52,6 +52,10 @@ public final class Trainer {
     private Double bestValLoss;
 
     private Trainer(RunConfig cfg, Dataset data, Path runDir, Checkpoint resumeFrom) {
+        this(cfg, data, runDir, resumeFrom, null);
+    }
+
+    private Trainer(RunConfig cfg, Dataset data, Path runDir, Checkpoint resumeFrom, Checkpoint weightsFrom) {
         this.cfg = cfg;
         this.data = data;
         this.runDir = runDir;
@@ -81,6 +85,9 @@ public final class Trainer {
             sd.getTrainingConfig().setIterationCount(step);
             metrics = Metrics.resume(runDir, step, plotTitle());
         } else {
+            if (weightsFrom != null) {
+                model.parameters().assign(weightsFrom.params());
+            }
             writeConfig();
             metrics = Metrics.create(runDir, plotTitle());
         }
@@ -114,6 +121,18 @@ public final class Trainer {
         }
         RunConfig cfg = maxIters == null ? ck.config() : ck.config().with("max-iters", String.valueOf(maxIters));
         return new Trainer(cfg, data, runDir, ck);
+    }
+
+    /**
+     * Fine-tuning: a new run in {@code runDir} that starts from a trained model's weights (not its optimizer state or
+     * step count) and trains them on other data with other training settings, typically a smaller learning rate and
+     * a few hundred steps. The model's shape and vocabulary stay the checkpoint's.
+     */
+    public static Trainer fineTune(Checkpoint base, TrainConfig train, Dataset data, Path runDir) {
+        if (!base.tokenizer().equals(data.tokenizer())) {
+            throw new GptException("fine-tuning needs the pretrained model's vocabulary; this data's differs");
+        }
+        return new Trainer(base.config().withTrain(train), data, runDir, null, base);
     }
 
     public Gpt model() {

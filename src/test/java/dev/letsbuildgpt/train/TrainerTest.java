@@ -1,5 +1,6 @@
 package dev.letsbuildgpt.train;
 
+import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.TestData;
 import dev.letsbuildgpt.data.Dataset;
 import dev.letsbuildgpt.model.Gpt;
@@ -18,6 +19,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TrainerTest {
@@ -36,6 +38,30 @@ class TrainerTest {
         assertTrue(Files.isRegularFile(tmp.resolve("loss.png")));
         assertTrue(Files.isRegularFile(tmp.resolve("config.json")));
         assertEquals(2, Metrics.read(tmp).size());  // step 0 and step 3000
+    }
+
+    @Test
+    void fineTuningStartsFromTheWeightsWithAFreshOptimizerAndItsOwnSettings() {
+        RunConfig cfg = RunConfig.preset("multihead").with("max-iters", "40").with("eval-interval", "40")
+                .with("eval-iters", "5");
+        Trainer.start(cfg, DATA, tmp.resolve("base")).run();
+        Checkpoint base = Checkpoint.load(tmp.resolve("base"));
+        String text = TestData.shakespeare();
+        Dataset narrow = Dataset.of(text.substring(0, 20_000), DATA.tokenizer());
+        TrainConfig tuning = base.config().with("learning-rate", "1e-4").with("max-iters", "10")
+                .with("eval-interval", "10").with("eval-iters", "5").train();
+        Trainer tuner = Trainer.fineTune(base, tuning, narrow, tmp.resolve("tuned"));
+        assertEquals(0, tuner.step(), "a new run");
+        base.params().forEach((name, w) -> assertEquals(w, tuner.model().parameters().get(name), name));
+        tuner.run();
+        Checkpoint tuned = Checkpoint.load(tmp.resolve("tuned"));
+        assertEquals(10, tuned.step());
+        assertEquals(1e-4, tuned.config().train().learningRate());
+        assertEquals(base.config().model(), tuned.config().model());
+        assertTrue(base.params().entrySet().stream()
+                .anyMatch(e -> !e.getValue().equals(tuned.params().get(e.getKey()))), "the weights moved");
+        Dataset otherVocabulary = Dataset.of("abc abc abc ".repeat(1000));
+        assertThrows(GptException.class, () -> Trainer.fineTune(base, tuning, otherVocabulary, tmp.resolve("x")));
     }
 
     @Test

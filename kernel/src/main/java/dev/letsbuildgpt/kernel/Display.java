@@ -20,16 +20,15 @@ public final class Display {
 
     /** Shows {@code o} below the cell (an image as a picture, anything else as text); returns its display id. */
     public static String display(Object o) {
-        DisplayData data = render(o);
-        String id = data.hasDisplayId() ? data.getDisplayId() : UUID.randomUUID().toString();
-        data.setDisplayId(id);
-        requireKernel().display(data);
-        return id;
+        return show(render(o));
     }
 
     /** Shows {@code o} as the given MIME types (e.g. "text/html"). */
     public static String display(Object o, String... as) {
-        DisplayData data = render(o, as);
+        return show(render(o, as));
+    }
+
+    private static String show(DisplayData data) {
         String id = data.hasDisplayId() ? data.getDisplayId() : UUID.randomUUID().toString();
         data.setDisplayId(id);
         requireKernel().display(data);

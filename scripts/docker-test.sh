@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# make docker-test: builds the project's images and runs them for real without a Docker engine, with Debian's
+# buildah on a local Debian bookworm base made by debootstrap (public base images cannot be pulled here).
+#   1. the local base image (cached in $DOCKER_TEST_CACHE, outside git)
+#   2. the CPU trainer and notebook images, built from docker/Dockerfile and docker/Dockerfile.notebook
+#   3. the trainer: a short `train` of the bigram preset on mounted data, then `sample` from the checkpoint it wrote
+#      to the mounted runs folder; the checkpoint and metrics must appear on the host, written by the non-root user
+#   4. the notebook image: Jupyter lists the Java kernel, and one chapter notebook executes inside it
+#   5. the CUDA Dockerfile: its build stage (everything but the CUDA runtime base) builds on the local base
+# Each step prints its time; the images' sizes are printed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs} BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}
+CACHE=${DOCKER_TEST_CACHE:-$PWD/target/docker-cache}
+WORK=$PWD/target/docker-test
+BASE=localhost/debian-base:bookworm
+DATA=${GPT_DATA_URL#file://}
+[ -f "$DATA" ] || DATA=../shared/data/tinyshakespeare.txt
+[ -f "$DATA" ] || { echo "error: docker-test needs the data file: set GPT_DATA_URL=file:///path/to/tinyshakespeare.txt"; exit 1; }
+mkdir -p "$CACHE" "$WORK"
+T0=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - T0 )) s so far)"; S=$(date +%s); }
+done_step() { echo "--- $(( $(date +%s) - S )) s"; }
+
+step "0. tools: buildah, debootstrap"
+if ! command -v buildah > /dev/null || ! command -v debootstrap > /dev/null; then
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends buildah debootstrap > /dev/null
+fi
+buildah --version
+done_step
+
+step "1. local base image $BASE"
+if ! buildah inspect --type image "$BASE" > /dev/null 2>&1; then
+  if [ ! -f "$CACHE/bookworm.tar" ]; then
+    mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    rm -rf "$CACHE/rootfs"
+    debootstrap --variant=minbase bookworm "$CACHE/rootfs" "${mirror:-http://deb.debian.org/debian}" > "$CACHE/debootstrap.log"
+    [ -f /etc/apt/sources.list.d/debian.sources ] && cp /etc/apt/sources.list.d/debian.sources "$CACHE/rootfs/etc/apt/sources.list.d/"
+    tar -C "$CACHE/rootfs" -cf "$CACHE/bookworm.tar" . && rm -rf "$CACHE/rootfs"
+  fi
+  c=$(buildah from scratch)
+  buildah add "$c" "$CACHE/bookworm.tar" / > /dev/null
+  buildah commit -q "$c" "$BASE" > /dev/null && buildah rm "$c" > /dev/null
+fi
+done_step
+
+# Maven inside a build reaches Maven Central through this machine's proxy only with the host's trust store.
+BUILD_ARGS=(--isolation chroot --pull=never --layers --build-arg "BASE_IMAGE=$BASE")
+if [ -f /etc/ssl/certs/java/cacerts ]; then
+  BUILD_ARGS+=(-v /etc/ssl/certs/java:/host-certs:ro --build-arg MAVEN_OPTS=-Djavax.net.ssl.trustStore=/host-certs/cacerts)
+fi
+
+step "2a. build the CPU trainer image (docker/Dockerfile)"
+buildah bud "${BUILD_ARGS[@]}" -t localhost/gpt-cpu -f docker/Dockerfile . > "$WORK/build-cpu.log" 2>&1 \
+  || { tail -30 "$WORK/build-cpu.log"; exit 1; }
+done_step
+
+step "2b. build the notebook image (docker/Dockerfile.notebook)"
+buildah bud "${BUILD_ARGS[@]}" -t localhost/gpt-notebook -f docker/Dockerfile.notebook . > "$WORK/build-notebook.log" 2>&1 \
+  || { tail -30 "$WORK/build-notebook.log"; exit 1; }
+done_step
+
+step "3. the trainer: train and sample in the image, data and runs mounted from the host"
+rm -rf "$WORK/data" "$WORK/runs" && mkdir -p "$WORK/data" "$WORK/runs"
+cp "$DATA" "$WORK/data/tinyshakespeare.txt"
+chown -R 1000:1000 "$WORK/runs" 2>/dev/null || chmod 777 "$WORK/runs"
+c=$(buildah from --pull-never localhost/gpt-cpu)
+trap 'buildah rm "$c" > /dev/null 2>&1 || true' EXIT
+buildah run --isolation chroot -v "$WORK/data:/app/data:ro" -v "$WORK/runs:/app/runs" "$c" -- \
+  java -XX:+UseSerialGC -jar /app/gpt.jar train --preset bigram --max-iters 300 --out /app/runs/bigram \
+  --data /app/data/tinyshakespeare.txt --sample-tokens 0 | grep -E "backend|preset|done|run directory"
+buildah run --isolation chroot -v "$WORK/runs:/app/runs" "$c" -- \
+  java -jar /app/gpt.jar sample --ckpt /app/runs/bigram --prompt "ROMEO:" --tokens 100 --seed 1 > "$WORK/sample.txt"
+buildah run --isolation chroot "$c" -- id -un > "$WORK/user.txt"
+for f in checkpoint.zip metrics.jsonl loss.png config.json; do
+  [ -s "$WORK/runs/bigram/$f" ] || { echo "error: $f did not appear on the host in $WORK/runs/bigram"; ls -la "$WORK/runs" "$WORK/runs/bigram" || true; exit 1; }
+done
+owner=$(stat -c %u "$WORK/runs/bigram/checkpoint.zip")
+user=$(cat "$WORK/user.txt")
+[ "$user" = app ] && [ "$owner" = 1000 ] || { echo "error: expected the non-root user app (uid 1000), got $user (files owned by uid $owner)"; exit 1; }
+grep -q "^ROMEO:" "$WORK/sample.txt" || { echo "error: no sample"; cat "$WORK/sample.txt"; exit 1; }
+echo "on the host: $(ls "$WORK/runs/bigram" | tr '\n' ' ')(owner uid $owner, process user $user)"
+echo "sample: $(head -c 100 "$WORK/sample.txt" | tr '\n' '|')"
+buildah rm "$c" > /dev/null; trap - EXIT
+done_step
+
+step "4. the notebook image: the Java kernel, and a chapter executed inside it"
+c=$(buildah from --pull-never localhost/gpt-notebook)
+trap 'buildah rm "$c" > /dev/null 2>&1 || true' EXIT
+buildah run --isolation chroot "$c" -- bash -c 'cd /home/app/gpt && make -s kernel 2>/dev/null | tail -3' | tee "$WORK/kernels.txt"
+grep -q "^ *java " "$WORK/kernels.txt" || { echo "error: Jupyter in the image does not list the java kernel"; exit 1; }
+buildah run --isolation chroot -v "$WORK/data:/home/app/gpt/data:ro" "$c" -- bash -c \
+  'cd /home/app/gpt && GPT_DATA_URL=file:///home/app/gpt/data/tinyshakespeare.txt GPT_MAX_ITERS=50 make -s notebooks NOTEBOOKS=notebooks/04-bigram-model.ipynb 2>&1 | grep -E "^==|Error|error" ; ls target/notebooks/04-bigram-model.ipynb' \
+  | tee "$WORK/notebook-run.txt"
+grep -q "target/notebooks/04-bigram-model.ipynb" "$WORK/notebook-run.txt" || { echo "error: the chapter did not execute in the image"; exit 1; }
+buildah rm "$c" > /dev/null; trap - EXIT
+done_step
+
+step "5. the CUDA Dockerfile: its build stage on the local base (the CUDA runtime base cannot be pulled here)"
+buildah bud "${BUILD_ARGS[@]}" --build-arg "BUILD_IMAGE=$BASE" --target build -t localhost/gpt-cuda-build \
+  -f docker/Dockerfile.cuda . > "$WORK/build-cuda.log" 2>&1 || { tail -30 "$WORK/build-cuda.log"; exit 1; }
+done_step
+
+echo
+echo "=== images"
+buildah images --format '{{.Name}}:{{.Tag}}  {{.Size}}' | grep -E "gpt-|debian-base"
+echo "docker-test: passed in $(( $(date +%s) - T0 )) s"
