@@ -36,7 +36,10 @@ if ! buildah inspect --type image "$BASE" > /dev/null 2>&1; then
     mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
     rm -rf "$CACHE/rootfs"
     debootstrap --variant=minbase bookworm "$CACHE/rootfs" "${mirror:-http://deb.debian.org/debian}" > "$CACHE/debootstrap.log"
-    [ -f /etc/apt/sources.list.d/debian.sources ] && cp /etc/apt/sources.list.d/debian.sources "$CACHE/rootfs/etc/apt/sources.list.d/"
+    # The host's mirror list (in deb822 form) replaces the one debootstrap wrote, so apt does not see it twice.
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+      cp /etc/apt/sources.list.d/debian.sources "$CACHE/rootfs/etc/apt/sources.list.d/" && rm -f "$CACHE/rootfs/etc/apt/sources.list"
+    fi
     tar -C "$CACHE/rootfs" -cf "$CACHE/bookworm.tar" . && rm -rf "$CACHE/rootfs"
   fi
   c=$(buildah from scratch)
@@ -61,13 +64,17 @@ buildah bud "${BUILD_ARGS[@]}" -t localhost/gpt-notebook -f docker/Dockerfile.no
   || { tail -30 "$WORK/build-notebook.log"; exit 1; }
 done_step
 
-step "3. the trainer: train and sample in the image, data and runs mounted from the host"
+# buildah 1.28 with chroot isolation honours only the first -v (or --mount) of a `buildah run`: a second bind mount
+# is neither visible inside nor written through to the host (seen here). So the runs folder is the one mount, and
+# the data is copied into the working container (`buildah copy`); with Docker both are volumes.
+step "3. the trainer: train and sample in the image, the runs folder mounted from the host"
 rm -rf "$WORK/data" "$WORK/runs" && mkdir -p "$WORK/data" "$WORK/runs"
 cp "$DATA" "$WORK/data/tinyshakespeare.txt"
 chown -R 1000:1000 "$WORK/runs" 2>/dev/null || chmod 777 "$WORK/runs"
 c=$(buildah from --pull-never localhost/gpt-cpu)
 trap 'buildah rm "$c" > /dev/null 2>&1 || true' EXIT
-buildah run --isolation chroot -v "$WORK/data:/app/data:ro" -v "$WORK/runs:/app/runs" "$c" -- \
+buildah copy --chown 1000:1000 "$c" "$WORK/data/tinyshakespeare.txt" /app/data/ > /dev/null
+buildah run --isolation chroot -v "$WORK/runs:/app/runs" "$c" -- \
   java -XX:+UseSerialGC -jar /app/gpt.jar train --preset bigram --max-iters 300 --out /app/runs/bigram \
   --data /app/data/tinyshakespeare.txt --sample-tokens 0 | grep -E "backend|preset|done|run directory"
 buildah run --isolation chroot -v "$WORK/runs:/app/runs" "$c" -- \
@@ -88,10 +95,12 @@ done_step
 step "4. the notebook image: the Java kernel, and a chapter executed inside it"
 c=$(buildah from --pull-never localhost/gpt-notebook)
 trap 'buildah rm "$c" > /dev/null 2>&1 || true' EXIT
+# Before the first `buildah run`: from then on the image's VOLUME folders are mounted over the container's own.
+buildah copy --chown 1000:1000 "$c" "$WORK/data/tinyshakespeare.txt" /home/app/gpt/data/ > /dev/null
 buildah run --isolation chroot "$c" -- bash -c 'cd /home/app/gpt && make -s kernel 2>/dev/null | tail -3' | tee "$WORK/kernels.txt"
 grep -q "^ *java " "$WORK/kernels.txt" || { echo "error: Jupyter in the image does not list the java kernel"; exit 1; }
-buildah run --isolation chroot -v "$WORK/data:/home/app/gpt/data:ro" "$c" -- bash -c \
-  'cd /home/app/gpt && GPT_DATA_URL=file:///home/app/gpt/data/tinyshakespeare.txt GPT_MAX_ITERS=50 make -s notebooks NOTEBOOKS=notebooks/04-bigram-model.ipynb 2>&1 | grep -E "^==|Error|error" ; ls target/notebooks/04-bigram-model.ipynb' \
+buildah run --isolation chroot "$c" -- bash -c \
+  'cd /home/app/gpt && GPT_DATA_URL=file:///home/app/gpt/data/tinyshakespeare.txt GPT_MAX_ITERS=50 make -s notebooks NOTEBOOKS=notebooks/04-bigram-model.ipynb > /tmp/notebook.log 2>&1 || tail -40 /tmp/notebook.log; grep "^==" /tmp/notebook.log; ls target/notebooks/04-bigram-model.ipynb' \
   | tee "$WORK/notebook-run.txt"
 grep -q "target/notebooks/04-bigram-model.ipynb" "$WORK/notebook-run.txt" || { echo "error: the chapter did not execute in the image"; exit 1; }
 buildah rm "$c" > /dev/null; trap - EXIT

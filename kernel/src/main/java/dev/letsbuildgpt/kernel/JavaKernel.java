@@ -38,11 +38,6 @@ public class JavaKernel extends BaseKernel {
             "java.util.*", "java.util.concurrent.*", "java.util.function.*", "java.util.prefs.*", "java.util.regex.*",
             "java.util.stream.*");
 
-    /**
-     * The base library logs every message and socket at INFO; a notebook's log shows only its warnings. Held in a
-     * field: java.util.logging keeps loggers weakly, and a collected logger forgets its level.
-     */
-    private static final java.util.logging.Logger BASE_LIBRARY_LOG = java.util.logging.Logger.getLogger("io.github.spencerpark");
 
     private final InProcessExecution execution;
     private final JShell shell;
@@ -85,7 +80,12 @@ public class JavaKernel extends BaseKernel {
             System.err.println("usage: java -jar kernel.jar CONNECTION_FILE (Jupyter starts the kernel; see kernel.json)");
             System.exit(2);
         }
-        BASE_LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
+        // The base library logs every message and socket at INFO; a notebook's log shows only warnings.
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(java.util.logging.Level.WARNING);
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            h.setLevel(java.util.logging.Level.WARNING);
+        }
         KernelConnectionProperties props = KernelConnectionProperties.parse(Files.readString(Path.of(args[0])));
         JupyterConnection connection = new JupyterConnection(props);
         JavaKernel kernel = new JavaKernel();
