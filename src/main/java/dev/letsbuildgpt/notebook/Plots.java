@@ -4,8 +4,6 @@ import dev.letsbuildgpt.train.Metrics;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.HeatMapStyler;
 import org.knowm.xchart.style.Styler;
@@ -30,15 +28,6 @@ public final class Plots {
     /** Train and validation loss against the step, as estimate_loss measured them. */
     public static BufferedImage losses(List<Metrics.Evaluation> evaluations, String title) {
         return image(Metrics.chart(evaluations, title));
-    }
-
-    /** A line chart of y against x (e.g. a loss per step). */
-    public static BufferedImage line(String title, String xTitle, String yTitle, double[] x, double[] y) {
-        XYChart chart = new XYChartBuilder().width(640).height(360).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle)
-                .build();
-        chart.getStyler().setLegendVisible(false);
-        chart.addSeries(yTitle, x, y);
-        return image(chart);
     }
 
     /**

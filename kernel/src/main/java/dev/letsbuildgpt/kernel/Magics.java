@@ -28,26 +28,30 @@ final class Magics {
 
     /** Runs the cell's magic lines and returns the rest: the Java source, magic lines blanked to keep line numbers. */
     String apply(String cell) throws IOException {
+        return source(cell, true);
+    }
+
+    /** The cell's Java source without running its magics (for completeness checks). */
+    String strip(String cell) {
+        try {
+            return source(cell, false);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);   // nothing runs, so nothing can fail
+        }
+    }
+
+    private String source(String cell, boolean runMagics) throws IOException {
         StringBuilder source = new StringBuilder();
         for (String line : cell.split("\n", -1)) {
             String t = line.strip();
             if (t.startsWith("%")) {
-                run(t);
+                if (runMagics) {
+                    run(t);
+                }
             } else {
                 source.append(line);
             }
             source.append('\n');
-        }
-        return source.toString();
-    }
-
-    /** The cell without its magic lines (for completeness checks). */
-    String strip(String cell) {
-        StringBuilder source = new StringBuilder();
-        for (String line : cell.split("\n", -1)) {
-            if (!line.strip().startsWith("%")) {
-                source.append(line).append('\n');
-            }
         }
         return source.toString();
     }
