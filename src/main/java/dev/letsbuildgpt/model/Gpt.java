@@ -24,14 +24,14 @@ public final class Gpt {
     private final GptConfig config;
     private final Parameters params;
 
-    // The modules; which are present depends on the stage.
-    private final Embedding tokenEmbedding;
-    private final Embedding positionEmbedding;       // not in BIGRAM
-    private final MultiHeadAttention attention;      // HEAD, MULTIHEAD, FFWD
-    private final FeedForward feedForward;           // FFWD
-    private final List<Block> blocks = new ArrayList<>();  // RESIDUAL, GPT
-    private final LayerNorm lnF;                     // GPT
-    private final Linear lmHead;                     // all but BIGRAM
+    // The modules; which are present depends on the stage. (Package-private: KvCacheDecoder walks them too.)
+    final Embedding tokenEmbedding;
+    final Embedding positionEmbedding;       // not in BIGRAM
+    final MultiHeadAttention attention;      // HEAD, MULTIHEAD, FFWD
+    final FeedForward feedForward;           // FFWD
+    final List<Block> blocks = new ArrayList<>();  // RESIDUAL, GPT
+    final LayerNorm lnF;                     // GPT
+    final Linear lmHead;                     // all but BIGRAM
 
     public Gpt(GptConfig config, long seed) {
         this(config, seed, DataType.FLOAT);

@@ -4,6 +4,7 @@ import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.CharTokenizer;
 import dev.letsbuildgpt.model.Gpt;
 import dev.letsbuildgpt.model.GptGraph;
+import dev.letsbuildgpt.model.KvCacheDecoder;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;
@@ -14,22 +15,35 @@ import java.util.function.IntConsumer;
  * The lecture's {@code generate}: feed the context (cropped to the last block_size tokens), take the logits of
  * the last position, divide by the temperature, keep the top k, softmax, draw the next token, append, repeat.
  *
- * <p>The graph has a fixed length of block_size. A shorter context is padded on the right; the causal mask makes
- * the logits at the context's last position independent of whatever comes after it, so padding changes nothing.
+ * <p>By default the model runs with a key/value cache ({@link KvCacheDecoder}): while the context fits in
+ * block_size, each new token costs one position instead of a pass over the whole context. Once the context is
+ * longer, the window slides and each token needs a full pass over the last block_size tokens, with or without a
+ * cache. Both ways give the same tokens for the same seed (tested).
+ *
+ * <p>The full pass uses a graph of fixed length block_size. A shorter context is padded on the right; the causal
+ * mask makes the logits at the context's last position independent of whatever comes after it, so padding changes
+ * nothing.
  */
 public final class Sampler {
     private final Gpt model;
     private final CharTokenizer tokenizer;
-    private final GptGraph graph;
+    private final KvCacheDecoder cache;   // null: every token runs the full window
+    private GptGraph graph;
 
+    /** A sampler with the key/value cache. */
     public Sampler(Gpt model, CharTokenizer tokenizer) {
+        this(model, tokenizer, true);
+    }
+
+    /** @param kvCache false runs the whole context through the model for every token, as the lecture does */
+    public Sampler(Gpt model, CharTokenizer tokenizer, boolean kvCache) {
         if (model.config().vocabSize() != tokenizer.vocabSize()) {
             throw new GptException("the model has " + model.config().vocabSize() + " tokens, the vocabulary "
                     + tokenizer.vocabSize());
         }
         this.model = model;
         this.tokenizer = tokenizer;
-        this.graph = model.graph(Gpt.Mode.INFER, 1, model.config().blockSize());
+        this.cache = kvCache ? new KvCacheDecoder(model) : null;
     }
 
     /** Sampling settings: temperature > 0, topK in [1, vocab] or null for all tokens, tokens >= 0, a seed. */
@@ -69,26 +83,49 @@ public final class Sampler {
         if (context.length == 0) {
             throw new GptException("sampling needs at least one context token");
         }
-        int block = model.config().blockSize();
         Random random = new Random(s.seed());
         int[] tokens = Arrays.copyOf(context, context.length + s.tokens());
-        int[][] window = new int[1][block];
+        if (cache != null) {
+            cache.reset();   // the model's current weights, an empty cache
+        }
         for (int n = context.length; n < tokens.length; n++) {
-            int start = Math.max(0, n - block);   // crop to the last block_size tokens
-            int len = n - start;
-            Arrays.fill(window[0], 0);
-            System.arraycopy(tokens, start, window[0], 0, len);
-            INDArray logits = graph.logits(window);   // [1, block, vocab]
-            double[] row = new double[vocab];
-            for (int v = 0; v < vocab; v++) {
-                row[v] = logits.getDouble(0, len - 1, v);
-            }
+            double[] row = nextLogits(tokens, n);
             tokens[n] = sample(row, s.temperature(), s.topK(), random);
             if (onToken != null) {
                 onToken.accept(tokens[n]);
             }
         }
         return tokens;
+    }
+
+    /** The logits for token n, given tokens 0..n-1. */
+    private double[] nextLogits(int[] tokens, int n) {
+        int block = model.config().blockSize();
+        int start = Math.max(0, n - block);   // crop to the last block_size tokens
+        if (cache != null && start == 0) {
+            // The context still starts at position 0: feed the positions the cache lacks; the last gives the logits.
+            float[] logits = null;
+            while (cache.length() < n) {
+                logits = cache.append(tokens[cache.length()]);
+            }
+            double[] row = new double[logits.length];
+            for (int v = 0; v < row.length; v++) {
+                row[v] = logits[v];
+            }
+            return row;
+        }
+        if (graph == null) {
+            graph = model.graph(Gpt.Mode.INFER, 1, block);
+        }
+        int len = n - start;
+        int[][] window = new int[1][block];
+        System.arraycopy(tokens, start, window[0], 0, len);
+        INDArray logits = graph.logits(window);   // [1, block, vocab]
+        double[] row = new double[model.config().vocabSize()];
+        for (int v = 0; v < row.length; v++) {
+            row[v] = logits.getDouble(0, len - 1, v);
+        }
+        return row;
     }
 
     /** Draws one token from softmax(logits / temperature), restricted to the k largest logits when topK is set. */

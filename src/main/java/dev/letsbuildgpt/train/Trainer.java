@@ -214,6 +214,14 @@ public final class Trainer {
         return e;
     }
 
+    /**
+     * n optimizer steps, with no loss estimate or checkpoint in between (what {@link #run} does between
+     * evaluations; the benchmark times this).
+     */
+    public void train(int n) {
+        trainSteps(n);
+    }
+
     /** n optimizer steps through SameDiff's training loop, which updates the shared parameter arrays in place. */
     private void trainSteps(int n) {
         SameDiff sd = trainGraph.sameDiff();

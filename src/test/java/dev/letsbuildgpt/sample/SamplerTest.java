@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -49,6 +50,21 @@ class SamplerTest {
             }
         }
         assertEquals(best, out[out.length - 1]);
+    }
+
+    /** The key/value cache changes the speed, not the text: same seed, same tokens, past block_size too. */
+    @Test
+    void theKvCacheGivesTheSameTokensAsTheFullWindow() {
+        Sampler cached = new Sampler(MODEL, TOK, true);
+        Sampler full = new Sampler(MODEL, TOK, false);
+        for (long seed = 1; seed <= 5; seed++) {
+            for (Integer topK : new Integer[]{null, 3}) {
+                Sampler.Settings s = new Sampler.Settings(30, seed == 5 ? 2.0 : 1.0, topK, seed);  // 30 > block 8
+                assertArrayEquals(full.generate(new int[]{0}, s, null), cached.generate(new int[]{0}, s, null));
+                int[] prompt = TOK.encode("abc de");
+                assertArrayEquals(full.generate(prompt, s, null), cached.generate(prompt, s, null));
+            }
+        }
     }
 
     @Test
