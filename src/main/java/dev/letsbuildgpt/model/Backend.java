@@ -12,8 +12,15 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Backend {
     private static boolean configured;
+    private static int threads;
 
     private Backend() {
+    }
+
+    /** The thread count set for ND4J and BLAS (GPT_THREADS, default 1; 0 or less: ND4J's own defaults). */
+    public static synchronized int threads() {
+        configure();
+        return threads;
     }
 
     public static synchronized void configure() {
@@ -22,7 +29,7 @@ public final class Backend {
         }
         configured = true;
         String env = System.getenv("GPT_THREADS");
-        int threads = env == null || env.isBlank() ? 1 : Integer.parseInt(env.trim());
+        threads = env == null || env.isBlank() ? 1 : Integer.parseInt(env.trim());
         if (threads > 0 && Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu")) {
             Nd4j.getEnvironment().setMaxThreads(threads);
             Nd4j.getEnvironment().setMaxMasterThreads(threads);

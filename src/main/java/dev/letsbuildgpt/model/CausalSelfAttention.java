@@ -38,8 +38,11 @@ final class CausalSelfAttention {
 
     /** [T, T]: 0 where the column (key position) is at or before the row (query position), MASKED after. */
     static INDArray causalMask(GraphBuilder g) {
-        int t = g.time;
-        INDArray mask = Nd4j.zeros(g.dataType(), t, t);
+        return causalMask(g.time, g.dataType());
+    }
+
+    static INDArray causalMask(int t, org.nd4j.linalg.api.buffer.DataType dataType) {
+        INDArray mask = Nd4j.zeros(dataType, t, t);
         for (int row = 0; row < t; row++) {
             for (int col = row + 1; col < t; col++) {
                 mask.putScalar(row, col, MASKED);

@@ -117,17 +117,26 @@ public final class GptGraph {
         if (targets != null) {   // logits and other outputs of a training or evaluation graph do not need them
             feed.put(TARGETS, tokens(targets));
         }
-        if (!dropoutMasks.isEmpty()) {
-            double p = model.config().dropout();
-            DataType dt = model.parameters().dataType();
-            Random rng = Nd4j.getRandomFactory().getNewRandomInstance(dropoutSeed);
-            // In name order: the masks must be drawn in the same order every time for a seed to mean one thing.
-            for (String name : new java.util.TreeSet<>(dropoutMasks.keySet())) {
-                INDArray uniform = Nd4j.rand(rng, dropoutMasks.get(name)).castTo(dt);
-                feed.put(name, uniform.gte(p).castTo(dt).divi(1 - p));
-            }
-        }
+        feed.putAll(drawDropoutMasks(dropoutMasks, model.config().dropout(), model.parameters().dataType(), dropoutSeed));
         return feed;
+    }
+
+    /**
+     * One step's dropout masks, by name: 0 with probability p, else 1/(1-p). Drawn in name order from a stream seeded
+     * by {@code seed}, so that a seed means the same masks every time (and in {@link ManualBackprop}, the same masks
+     * as in this graph).
+     */
+    static Map<String, INDArray> drawDropoutMasks(Map<String, long[]> shapes, double p, DataType dt, long seed) {
+        Map<String, INDArray> masks = new HashMap<>();
+        if (shapes.isEmpty()) {
+            return masks;
+        }
+        Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
+        for (String name : new java.util.TreeSet<>(shapes.keySet())) {
+            INDArray uniform = Nd4j.rand(rng, shapes.get(name)).castTo(dt);
+            masks.put(name, uniform.gte(p).castTo(dt).divi(1 - p));
+        }
+        return masks;
     }
 
     private INDArray tokens(int[][] ids) {

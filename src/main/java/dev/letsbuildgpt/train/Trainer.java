@@ -8,6 +8,7 @@ import dev.letsbuildgpt.data.Dataset;
 import dev.letsbuildgpt.data.Dataset.Split;
 import dev.letsbuildgpt.model.Gpt;
 import dev.letsbuildgpt.model.GptGraph;
+import dev.letsbuildgpt.model.ManualBackprop;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Loss;
@@ -46,6 +47,7 @@ public final class Trainer {
     private final Gpt model;
     private final GptGraph trainGraph;
     private final GptGraph evalGraph;
+    private final ManualBackprop manual;   // the full GPT's hand-written backward pass; null: SameDiff's fit
     private final Batches batches;
     private final Metrics metrics;
     private int step;
@@ -75,7 +77,10 @@ public final class Trainer {
                 .dataSetLabelMapping(GptGraph.TARGETS)
                 .build());
         initializeTraining(sd);
-        trainGraph.prepareGradients();
+        this.manual = useManualBackprop(cfg.model()) ? new ManualBackprop(model, t.batchSize()) : null;
+        if (manual == null) {
+            trainGraph.prepareGradients();
+        }
         if (resumeFrom != null) {
             model.parameters().assign(resumeFrom.params());
             restoreOptimizer(resumeFrom.optimizer());
@@ -183,8 +188,24 @@ public final class Trainer {
         }
     }
 
+    /**
+     * Whether training runs {@link ManualBackprop} (the default for the full GPT: several times faster) or SameDiff's
+     * own training loop over the graph. {@code -Dgpt.backprop=samediff} chooses SameDiff, to compare the two.
+     */
+    static boolean useManualBackprop(dev.letsbuildgpt.model.GptConfig model) {
+        return ManualBackprop.supports(model) && !"samediff".equals(System.getProperty("gpt.backprop"));
+    }
+
     /** The lecture's estimate_loss: the mean loss of eval_iters batches of each split, without dropout. */
     public double estimateLoss(Split split) {
+        if (manual != null) {
+            double sum = 0;
+            for (int i = 0; i < cfg.train().evalIters(); i++) {
+                Batch b = batches.next(split);
+                sum += manual.loss(b.x(), b.y());
+            }
+            return sum / cfg.train().evalIters();
+        }
         return estimateLoss(evalGraph, batches, split, cfg.train().evalIters());
     }
 
@@ -226,10 +247,10 @@ public final class Trainer {
     private void trainSteps(int n) {
         SameDiff sd = trainGraph.sameDiff();
         StepListener listener = new StepListener();
-        if (cfg.train().gradClip() > 0) {
+        if (manual != null || cfg.train().gradClip() > 0) {
             // Clipping needs every gradient before any update, which SameDiff's fit does not offer: do the step here.
             for (int i = 0; i < n; i++) {
-                clippedStep(step + i);
+                manualStep(step + i);
                 listener.iterationDone(sd, null, null, null);
             }
             sd.getTrainingConfig().setIterationCount(step + n);
@@ -293,27 +314,42 @@ public final class Trainer {
     }
 
     /**
-     * One step with global gradient-norm clipping (nanoGPT's grad_clip), doing by hand what fit does: AdamW's
-     * update, plus decoupled weight decay, subtracted from each parameter.
+     * One step done here rather than in SameDiff's fit: the gradients (hand-written backprop, or the graph's), global
+     * gradient-norm clipping if set (nanoGPT's grad_clip), then what fit does: AdamW's update, plus decoupled weight
+     * decay, subtracted from each parameter. The optimizer state is fit's, so checkpoints do not care which ran.
      */
-    private void clippedStep(int s) {
+    private void manualStep(int s) {
         TrainConfig t = cfg.train();
         Batch b = batches.next(Split.TRAIN);
-        GptGraph.LossAndGradients r = trainGraph.lossAndGradients(b.x(), b.y(), dropoutSeed(s));
-        double sq = 0;
-        for (INDArray g : r.gradients().values()) {
-            double norm = g.norm2Number().doubleValue();
-            sq += norm * norm;
+        Map<String, INDArray> gradients;
+        if (manual != null) {
+            manual.lossAndGradients(b.x(), b.y(), dropoutSeed(s));
+            gradients = manual.gradients();
+        } else {
+            gradients = trainGraph.lossAndGradients(b.x(), b.y(), dropoutSeed(s)).gradients();
         }
-        double norm = Math.sqrt(sq);
-        double scale = norm > t.gradClip() ? t.gradClip() / (norm + 1e-6) : 1.0;
+        double scale = 1.0;
+        if (t.gradClip() > 0) {
+            double sq = 0;
+            for (INDArray g : gradients.values()) {
+                double norm = g.norm2Number().doubleValue();
+                sq += norm * norm;
+            }
+            double norm = Math.sqrt(sq);
+            scale = norm > t.gradClip() ? t.gradClip() / (norm + 1e-6) : 1.0;
+        }
         double lr = t.learningRateAt(s);
+        double decay = lr * t.weightDecay();
         Map<String, GradientUpdater> updaters = trainGraph.sameDiff().getUpdaterMap();
-        model.parameters().asMap().forEach((name, p) -> {
-            INDArray g = r.gradients().get(name).muli(scale);
-            updaters.get(name).applyUpdater(g, s, 0);
-            p.subi(g.addi(p.mul(lr * t.weightDecay())));
-        });
+        for (Map.Entry<String, INDArray> e : model.parameters().asMap().entrySet()) {
+            INDArray p = e.getValue();
+            INDArray g = gradients.get(e.getKey());
+            if (scale != 1.0) {
+                g.muli(scale);
+            }
+            updaters.get(e.getKey()).applyUpdater(g, s, 0);
+            p.subi(g.addi(p.mul(decay)));
+        }
     }
 
     /** Each step's dropout masks come from a seed derived from the run's seed and the step. */

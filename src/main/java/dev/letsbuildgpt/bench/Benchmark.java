@@ -1,0 +1,121 @@
+package dev.letsbuildgpt.bench;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.letsbuildgpt.data.Dataset;
+import dev.letsbuildgpt.model.Backend;
+import dev.letsbuildgpt.sample.Sampler;
+import dev.letsbuildgpt.train.Json;
+import dev.letsbuildgpt.train.RunConfig;
+import dev.letsbuildgpt.train.Trainer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.function.Consumer;
+
+/**
+ * The Java side of one benchmark configuration, measured the way {@code torch_gpt_bench.py} measures PyTorch:
+ * warm-up steps, then timed optimizer steps on random batches; then sampling one sequence (batch 1) from a single
+ * token up to a full context; then the process's peak resident memory. Run it in a fresh JVM per configuration,
+ * so that the peak belongs to that configuration alone.
+ */
+public final class Benchmark {
+    /** Tokens sampled without the cache: each costs a full window, however long the context, so a few suffice. */
+    static final int UNCACHED_SAMPLE_TOKENS = 30;
+
+    private Benchmark() {
+    }
+
+    /** Measures {@code c} on {@code text}; progress lines go to {@code log}. Returns the result as JSON fields. */
+    public static ObjectNode run(BenchConfig c, String text, int warmup, int steps, Consumer<String> log) {
+        Backend.configure();
+        Dataset data = Dataset.of(text);
+        RunConfig cfg = c.run().with("max-iters", String.valueOf(warmup + steps));
+        Path dir = tempDir();
+        try {
+            Trainer trainer = Trainer.start(cfg, data, dir);
+            log.accept(c + ": " + warmup + " warm-up steps");
+            trainer.train(warmup);
+            log.accept(c + ": " + steps + " timed steps");
+            long t0 = System.nanoTime();
+            trainer.train(steps);
+            double trainSeconds = (System.nanoTime() - t0) / 1e9;
+
+            log.accept(c + ": sampling");
+            int tokens = c.sampleTokens();
+            Sampler cached = new Sampler(trainer.model(), data.tokenizer(), true);
+            Sampler full = new Sampler(trainer.model(), data.tokenizer(), false);
+            // Warm-up, as for training: the JIT compiles the cached decoder's loops, SameDiff builds its graph.
+            for (int i = 0; i < 3; i++) {
+                cached.generate(new int[]{0}, Sampler.Settings.of(tokens, i), null);
+            }
+            full.generate(new int[]{0}, Sampler.Settings.of(3, 1), null);
+            long t1 = System.nanoTime();
+            int[] withCache = cached.generate(new int[]{0}, Sampler.Settings.of(tokens, 1337), null);
+            double cachedSeconds = (System.nanoTime() - t1) / 1e9;
+            int fullTokens = Math.min(tokens, UNCACHED_SAMPLE_TOKENS);
+            long t2 = System.nanoTime();
+            int[] withoutCache = full.generate(new int[]{0}, Sampler.Settings.of(fullTokens, 1337), null);
+            double fullSeconds = (System.nanoTime() - t2) / 1e9;
+
+            long params = trainer.model().parameters().count();
+            double tokS = (double) steps * c.batchSize * c.blockSize / trainSeconds;
+            ObjectNode r = Json.SNAKE.createObjectNode();
+            r.put("impl", "java");
+            r.put("version", "ND4J/SameDiff 1.0.0-M2.1, Java " + System.getProperty("java.version"));
+            r.put("config", c.name());
+            r.put("params", params);
+            r.put("threads", Backend.threads());
+            r.put("steps", steps);
+            r.put("openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
+            r.put("step_ms", round(1000 * trainSeconds / steps, 2));
+            r.put("train_tok_s", round(tokS, 1));
+            r.put("sample_tokens", tokens);
+            r.put("sample_ms_per_token", round(1000 * cachedSeconds / tokens, 3));
+            r.put("sample_ms_per_token_no_cache", round(1000 * fullSeconds / fullTokens, 3));
+            r.put("sample_same_tokens", Arrays.equals(withoutCache, Arrays.copyOf(withCache, withoutCache.length)));
+            r.put("flops_per_token", c.flopsPerToken(params));
+            r.put("peak_rss_mb", round(peakRssMb(), 1));
+            return r;
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    /** The process's peak resident set (VmHWM), in MB; NaN where /proc is not there. */
+    public static double peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux
+        }
+        return Double.NaN;
+    }
+
+    public static double round(double x, int places) {
+        double f = Math.pow(10, places);
+        return Math.round(x * f) / f;
+    }
+
+    private static Path tempDir() {
+        try {
+            return Files.createTempDirectory("gpt-bench");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a temporary directory left behind is not worth failing the benchmark for
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package dev.letsbuildgpt.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.letsbuildgpt.AtomicFiles;
+import dev.letsbuildgpt.GptException;
+import dev.letsbuildgpt.bench.BenchConfig;
+import dev.letsbuildgpt.bench.Benchmark;
+import dev.letsbuildgpt.bench.MatmulPeak;
+import dev.letsbuildgpt.bench.Report;
+import dev.letsbuildgpt.bench.TorchReference;
+import dev.letsbuildgpt.model.Backend;
+import dev.letsbuildgpt.train.Json;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Training and sampling speed and peak memory beside the PyTorch reference, on this machine.",
+                "Each configuration runs in a fresh JVM, then in PyTorch (torch_gpt_bench.py); prints tables and"
+                        + " writes bench.json."})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--config", split = ",", defaultValue = "T,A,B", paramLabel = "T|A|B",
+            description = "Configurations, comma-separated (default: ${DEFAULT-VALUE})")
+    List<BenchConfig> configs;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Timed training steps (default: per configuration, 50/30/3)")
+    Integer steps;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "Warm-up steps (default: per configuration, 5/3/1)")
+    Integer warmup;
+
+    @Option(names = "--out", defaultValue = "target/bench", paramLabel = "DIR",
+            description = "Where bench.json goes (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--torch-script", paramLabel = "PATH",
+            description = "The PyTorch reference (default: $GPT_TORCH_BENCH, else " + TorchReference.DEFAULT_SCRIPT + ")")
+    Path torchScript;
+
+    @Option(names = "--python", defaultValue = "/usr/bin/python3", paramLabel = "PATH",
+            description = "Python with torch (default: ${DEFAULT-VALUE})")
+    String python;
+
+    @Option(names = "--no-torch", description = "Measure only the Java side")
+    boolean noTorch;
+
+    @Option(names = "--child", hidden = true, description = "Measure one configuration in this JVM (internal)")
+    boolean child;
+
+    @Mixin
+    Common.DataOption data = new Common.DataOption();
+
+    @Override
+    public Integer call() throws Exception {
+        Files.createDirectories(out);
+        if (child) {
+            BenchConfig c = configs.get(0);
+            String text = data.load();
+            ObjectNode r = Benchmark.run(c, text, warmupOf(c), stepsOf(c), line -> System.err.println("  " + line));
+            AtomicFiles.write(javaResult(c), Json.SNAKE.writeValueAsBytes(r));
+            return 0;
+        }
+        Path input = out.resolve("input.txt");
+        Files.writeString(input, data.load(), StandardCharsets.UTF_8);
+        System.out.println(Common.backend() + "; " + Backend.threads() + " thread(s)");
+        TorchReference torch = new TorchReference(torchScript != null ? torchScript
+                : Path.of(System.getenv().getOrDefault("GPT_TORCH_BENCH", TorchReference.DEFAULT_SCRIPT)), python);
+        String missing = noTorch ? "--no-torch" : torch.unavailable();
+        if (missing != null) {
+            System.out.println("PyTorch reference skipped: " + missing);
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        double peak = MatmulPeak.gflops(cores);
+        double peakOne = MatmulPeak.gflops(1);
+        System.out.printf("matmul peak (sgemm 1024^3): %.1f GFLOP/s on %d cores, %.1f on 1%n", peak, cores, peakOne);
+
+        List<ObjectNode> entries = new ArrayList<>();
+        for (BenchConfig c : configs) {
+            ObjectNode e = Json.SNAKE.createObjectNode();
+            e.put("config", c.name());
+            System.out.println(c + ": Java (" + warmupOf(c) + " warm-up + " + stepsOf(c) + " steps)");
+            e.set("java", runChild(c, input));
+            if (missing == null) {
+                System.out.println(c + ": PyTorch");
+                e.set("pytorch", torch.run(c, input.toAbsolutePath(), warmupOf(c), stepsOf(c)));
+            }
+            Report.addRatios(e, peak);
+            entries.add(e);
+        }
+        System.out.println();
+        System.out.print(Report.table(entries));
+
+        ObjectNode doc = Json.SNAKE.createObjectNode();
+        doc.put("date", Instant.now().toString());
+        doc.set("machine", machine(cores, peak, peakOne));
+        ArrayNode results = doc.putArray("results");
+        entries.forEach(results::add);
+        Path json = out.resolve("bench.json");
+        AtomicFiles.write(json, Json.SNAKE.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc));
+        System.out.println("\nwrote " + json);
+        return 0;
+    }
+
+    private int stepsOf(BenchConfig c) {
+        return steps != null ? steps : c.steps;
+    }
+
+    private int warmupOf(BenchConfig c) {
+        return warmup != null ? warmup : c.warmup;
+    }
+
+    private Path javaResult(BenchConfig c) {
+        return out.resolve("java-" + c + ".json");
+    }
+
+    /** One configuration in a fresh JVM with this JVM's options, so its peak memory is its own. */
+    private ObjectNode runChild(BenchConfig c, Path input) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "--child",
+                "--config", c.name(), "--data", input.toString(), "--out", out.toString(),
+                "--steps", String.valueOf(stepsOf(c)), "--warmup", String.valueOf(warmupOf(c))));
+        Files.deleteIfExists(javaResult(c));
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        if (p.waitFor() != 0 || !Files.exists(javaResult(c))) {
+            throw new GptException("the Java benchmark of config " + c + " failed (exit " + p.exitValue() + ")");
+        }
+        return (ObjectNode) Json.SNAKE.readTree(Files.readAllBytes(javaResult(c)));
+    }
+
+    private static ObjectNode machine(int cores, double peak, double peakOne) throws IOException {
+        ObjectNode m = Json.SNAKE.createObjectNode();
+        String cpu = "?";
+        Path info = Path.of("/proc/cpuinfo");
+        if (Files.exists(info)) {
+            cpu = Files.readAllLines(info).stream().filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("?");
+        }
+        m.put("cpu", cpu);
+        m.put("cores", cores);
+        m.put("memory_gb", Math.round(((com.sun.management.OperatingSystemMXBean)
+                ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 1e9));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        m.put("jvm_options", String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()));
+        m.put("backend", Common.backend());
+        m.put("threads", Backend.threads());
+        m.put("openblas_coretype", System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset"));
+        m.put("omp_num_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
+        m.put("matmul_peak_gflops", Benchmark.round(peak, 1));
+        m.put("matmul_peak_1_thread_gflops", Benchmark.round(peakOne, 1));
+        return m;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.letsbuildgpt.model;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The hand-written backward pass against SameDiff's automatic one, in double precision. */
+class ManualBackpropTest {
+    static final int VOCAB = 11;
+    static final int BLOCK = 6;
+    static final int BATCH = 3;
+
+    static int[][] tokens(long seed) {
+        Random r = new Random(seed);
+        int[][] t = new int[BATCH][BLOCK];
+        for (int[] row : t) {
+            for (int i = 0; i < row.length; i++) {
+                row[i] = r.nextInt(VOCAB);
+            }
+        }
+        return t;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0.0, true", "0.0, false", "0.3, true"})
+    void lossAndEveryGradientEqualSameDiffs(double dropout, boolean bias) {
+        Gpt model = new Gpt(new GptConfig(Stage.GPT, VOCAB, BLOCK, 12, 3, 2, dropout, bias), 7, DataType.DOUBLE);
+        int[][] x = tokens(1);
+        int[][] y = tokens(2);
+        ManualBackprop manual = new ManualBackprop(model, BATCH);
+        GptGraph graph = model.graph(Gpt.Mode.TRAIN, BATCH, BLOCK);
+        for (long seed : new long[]{11, 12}) {   // twice: the second pass must not see the first's leftovers
+            GptGraph.LossAndGradients expected = graph.lossAndGradients(x, y, seed);
+            double loss = manual.lossAndGradients(x, y, seed);
+            assertEquals(expected.loss(), loss, 1e-12);
+            Map<String, INDArray> grads = manual.gradients();
+            assertEquals(new TreeSet<>(expected.gradients().keySet()), new TreeSet<>(grads.keySet()));
+            for (var e : expected.gradients().entrySet()) {
+                INDArray want = e.getValue();
+                INDArray got = grads.get(e.getKey());
+                assertTrue(Arrays.equals(want.shape(), got.shape()), e.getKey());
+                double diff = want.sub(got).amaxNumber().doubleValue();
+                assertTrue(diff < 1e-10 * Math.max(1, want.amaxNumber().doubleValue()),
+                        e.getKey() + " differs by " + diff + " (dropout " + dropout + ")");
+                assertTrue(want.amaxNumber().doubleValue() > 0 || e.getKey().contains("position"), e.getKey());
+            }
+        }
+    }
+
+    @Test
+    void theLossWithoutDropoutIsTheEvaluationGraphs() {
+        Gpt model = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 2, 0.3), 3, DataType.DOUBLE);
+        ManualBackprop manual = new ManualBackprop(model, BATCH);
+        GptGraph eval = model.graph(Gpt.Mode.EVAL, BATCH, BLOCK);
+        assertEquals(eval.loss(tokens(4), tokens(5)), manual.loss(tokens(4), tokens(5)), 1e-12);
+        // and a training step's loss, with dropout, differs from it
+        assertFalse(Math.abs(manual.lossAndGradients(tokens(4), tokens(5), 1) - manual.loss(tokens(4), tokens(5))) < 1e-9);
+    }
+
+    @Test
+    void onlyTheFullGptAndTheRightShapes() {
+        Gpt bigram = new Gpt(new GptConfig(Stage.BIGRAM, VOCAB, BLOCK, 0, 0, 0, 0.0, true), 1);
+        assertFalse(ManualBackprop.supports(bigram.config()));
+        assertThrows(IllegalArgumentException.class, () -> new ManualBackprop(bigram, BATCH));
+        Gpt model = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 1, 0.0), 1);
+        assertThrows(IllegalArgumentException.class, () -> new ManualBackprop(model, BATCH).loss(new int[2][BLOCK], new int[2][BLOCK]));
+    }
+}
