@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The hand-written backward pass against SameDiff's automatic one, in double precision. */
+/** The hand-written backward pass against SameDiff's automatic one (both in float32). */
 class ManualBackpropTest {
     static final int VOCAB = 11;
     static final int BLOCK = 6;
@@ -36,7 +36,7 @@ class ManualBackpropTest {
     @ParameterizedTest
     @CsvSource({"0.0, true", "0.0, false", "0.3, true"})
     void lossAndEveryGradientEqualSameDiffs(double dropout, boolean bias) {
-        Gpt model = new Gpt(new GptConfig(Stage.GPT, VOCAB, BLOCK, 12, 3, 2, dropout, bias), 7, DataType.DOUBLE);
+        Gpt model = new Gpt(new GptConfig(Stage.GPT, VOCAB, BLOCK, 12, 3, 2, dropout, bias), 7);
         int[][] x = tokens(1);
         int[][] y = tokens(2);
         ManualBackprop manual = new ManualBackprop(model, BATCH);
@@ -44,27 +44,29 @@ class ManualBackpropTest {
         for (long seed : new long[]{11, 12}) {   // twice: the second pass must not see the first's leftovers
             GptGraph.LossAndGradients expected = graph.lossAndGradients(x, y, seed);
             double loss = manual.lossAndGradients(x, y, seed);
-            assertEquals(expected.loss(), loss, 1e-12);
+            assertEquals(expected.loss(), loss, 1e-5);
             Map<String, INDArray> grads = manual.gradients();
             assertEquals(new TreeSet<>(expected.gradients().keySet()), new TreeSet<>(grads.keySet()));
             for (var e : expected.gradients().entrySet()) {
                 INDArray want = e.getValue();
                 INDArray got = grads.get(e.getKey());
                 assertTrue(Arrays.equals(want.shape(), got.shape()), e.getKey());
-                double diff = want.sub(got).amaxNumber().doubleValue();
-                assertTrue(diff < 1e-10 * Math.max(1, want.amaxNumber().doubleValue()),
-                        e.getKey() + " differs by " + diff + " (dropout " + dropout + ")");
-                assertTrue(want.amaxNumber().doubleValue() > 0 || e.getKey().contains("position"), e.getKey());
+                // float32 rounding differs between the two; a wrong formula is off by far more than 1e-4
+                double norm = want.norm2Number().doubleValue();
+                double diff = want.sub(got).norm2Number().doubleValue();
+                assertTrue(norm > 0, e.getKey() + " has no gradient");
+                assertTrue(diff < 1e-4 * norm, e.getKey() + " differs by " + diff / norm + " (relative, dropout "
+                        + dropout + ")");
             }
         }
     }
 
     @Test
     void theLossWithoutDropoutIsTheEvaluationGraphs() {
-        Gpt model = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 2, 0.3), 3, DataType.DOUBLE);
+        Gpt model = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 2, 0.3), 3);
         ManualBackprop manual = new ManualBackprop(model, BATCH);
         GptGraph eval = model.graph(Gpt.Mode.EVAL, BATCH, BLOCK);
-        assertEquals(eval.loss(tokens(4), tokens(5)), manual.loss(tokens(4), tokens(5)), 1e-12);
+        assertEquals(eval.loss(tokens(4), tokens(5)), manual.loss(tokens(4), tokens(5)), 1e-5);
         // and a training step's loss, with dropout, differs from it
         assertFalse(Math.abs(manual.lossAndGradients(tokens(4), tokens(5), 1) - manual.loss(tokens(4), tokens(5))) < 1e-9);
     }
@@ -76,5 +78,7 @@ class ManualBackpropTest {
         assertThrows(IllegalArgumentException.class, () -> new ManualBackprop(bigram, BATCH));
         Gpt model = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 1, 0.0), 1);
         assertThrows(IllegalArgumentException.class, () -> new ManualBackprop(model, BATCH).loss(new int[2][BLOCK], new int[2][BLOCK]));
+        Gpt doubles = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 1, 0.0), 1, DataType.DOUBLE);
+        assertThrows(IllegalArgumentException.class, () -> new ManualBackprop(doubles, BATCH));
     }
 }

@@ -1,0 +1,61 @@
+package dev.letsbuildgpt.model;
+
+import org.bytedeco.openblas.global.openblas;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+/**
+ * Single-precision matrix products on row-major Java arrays, through the OpenBLAS that ND4J ships and loads.
+ *
+ * <p>Two forms, for two costs measured here: Java arrays are copied in and out by JNI on every call, which is
+ * negligible for one large product of whole arrays; many small products on parts of a big matrix (attention's
+ * per-head products) would copy the whole matrix each time, so they work on direct buffers, which BLAS reads in
+ * place, at an offset.
+ */
+final class Sgemm {
+    private Sgemm() {
+    }
+
+    /** c = alpha op(a) op(b) + beta c, with op(a) [m, k], op(b) [k, n], c [m, n]; whole arrays. */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, float[] b,
+                     float beta, float[] c) {
+        openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, a, transA ? m : k, b,
+                transB ? k : n, beta, c, n);
+    }
+
+    /**
+     * The same on parts of direct buffers: a at offset aOff with row stride lda, and so on (strides as stored, before
+     * any transpose).
+     */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int aOff,
+                     int lda, FloatBuffer b, int bOff, int ldb, float beta, FloatBuffer c, int cOff, int ldc) {
+        openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, at(a, aOff), lda,
+                at(b, bOff), ldb, beta, at(c, cOff), ldc);
+    }
+
+    /** A view of the buffer starting at an offset (its own position: a and b may be the same buffer). */
+    private static FloatBuffer at(FloatBuffer buffer, int offset) {
+        return buffer.duplicate().position(offset);
+    }
+
+    static FloatBuffer direct(long floats) {
+        return ByteBuffer.allocateDirect(Math.toIntExact(floats * Float.BYTES)).order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+    }
+
+    /** Copies a whole array into a direct buffer. */
+    static void put(float[] from, FloatBuffer to) {
+        to.position(0);
+        to.put(from);
+    }
+
+    /** Copies a direct buffer's first {@code to.length} values into an array. */
+    static void get(FloatBuffer from, float[] to) {
+        from.position(0);
+        from.get(to);
+    }
+}
