@@ -199,6 +199,7 @@ public final class Trainer {
     /** The lecture's estimate_loss: the mean loss of eval_iters batches of each split, without dropout. */
     public double estimateLoss(Split split) {
         if (manual != null) {
+            manual.pull(null, null);   // the model's current weights
             double sum = 0;
             for (int i = 0; i < cfg.train().evalIters(); i++) {
                 Batch b = batches.next(split);
@@ -247,10 +248,20 @@ public final class Trainer {
     private void trainSteps(int n) {
         SameDiff sd = trainGraph.sameDiff();
         StepListener listener = new StepListener();
-        if (manual != null || cfg.train().gradClip() > 0) {
-            // Clipping needs every gradient before any update, which SameDiff's fit does not offer: do the step here.
+        if (manual != null) {
+            // The hand-written pass and AdamW run on their own copies of the weights and the optimizer state, taken
+            // from the model and SameDiff's updaters before the steps and put back after them.
+            manual.pull(adamState("M"), adamState("V"));
             for (int i = 0; i < n; i++) {
                 manualStep(step + i);
+                listener.iterationDone(sd, null, null, null);
+            }
+            manual.push(adamState("M"), adamState("V"));
+            sd.getTrainingConfig().setIterationCount(step + n);
+        } else if (cfg.train().gradClip() > 0) {
+            // Clipping needs every gradient before any update, which SameDiff's fit does not offer: do the step here.
+            for (int i = 0; i < n; i++) {
+                clippedStep(step + i);
                 listener.iterationDone(sd, null, null, null);
             }
             sd.getTrainingConfig().setIterationCount(step + n);
@@ -313,43 +324,48 @@ public final class Trainer {
         }
     }
 
-    /**
-     * One step done here rather than in SameDiff's fit: the gradients (hand-written backprop, or the graph's), global
-     * gradient-norm clipping if set (nanoGPT's grad_clip), then what fit does: AdamW's update, plus decoupled weight
-     * decay, subtracted from each parameter. The optimizer state is fit's, so checkpoints do not care which ran.
-     */
+    /** One step of the hand-written backprop and AdamW, with global gradient-norm clipping if set. */
     private void manualStep(int s) {
         TrainConfig t = cfg.train();
         Batch b = batches.next(Split.TRAIN);
-        Map<String, INDArray> gradients;
-        if (manual != null) {
-            manual.lossAndGradients(b.x(), b.y(), dropoutSeed(s));
-            gradients = manual.gradients();
-        } else {
-            gradients = trainGraph.lossAndGradients(b.x(), b.y(), dropoutSeed(s)).gradients();
-        }
+        manual.lossAndGradients(b.x(), b.y(), dropoutSeed(s));
         double scale = 1.0;
         if (t.gradClip() > 0) {
-            double sq = 0;
-            for (INDArray g : gradients.values()) {
-                double norm = g.norm2Number().doubleValue();
-                sq += norm * norm;
-            }
-            double norm = Math.sqrt(sq);
+            double norm = manual.gradientNorm();
             scale = norm > t.gradClip() ? t.gradClip() / (norm + 1e-6) : 1.0;
         }
-        double lr = t.learningRateAt(s);
-        double decay = lr * t.weightDecay();
+        manual.adamW(t.learningRateAt(s), t.beta1(), t.beta2(), AdamW.EPS, t.weightDecay(), s, scale);
+    }
+
+    /** SameDiff's AdamW state (its first or second moments) of a parameter, by name. */
+    @SuppressWarnings("unchecked")
+    private java.util.function.Function<String, INDArray> adamState(String key) {
         Map<String, GradientUpdater> updaters = trainGraph.sameDiff().getUpdaterMap();
-        for (Map.Entry<String, INDArray> e : model.parameters().asMap().entrySet()) {
-            INDArray p = e.getValue();
-            INDArray g = gradients.get(e.getKey());
-            if (scale != 1.0) {
-                g.muli(scale);
-            }
-            updaters.get(e.getKey()).applyUpdater(g, s, 0);
-            p.subi(g.addi(p.mul(decay)));
+        return name -> ((Map<String, INDArray>) updaters.get(name).getState()).get(key);
+    }
+
+    /**
+     * One step with global gradient-norm clipping (nanoGPT's grad_clip) on SameDiff's gradients, doing by hand what
+     * fit does: AdamW's update, plus decoupled weight decay, subtracted from each parameter.
+     */
+    private void clippedStep(int s) {
+        TrainConfig t = cfg.train();
+        Batch b = batches.next(Split.TRAIN);
+        GptGraph.LossAndGradients r = trainGraph.lossAndGradients(b.x(), b.y(), dropoutSeed(s));
+        double sq = 0;
+        for (INDArray g : r.gradients().values()) {
+            double norm = g.norm2Number().doubleValue();
+            sq += norm * norm;
         }
+        double norm = Math.sqrt(sq);
+        double scale = norm > t.gradClip() ? t.gradClip() / (norm + 1e-6) : 1.0;
+        double lr = t.learningRateAt(s);
+        Map<String, GradientUpdater> updaters = trainGraph.sameDiff().getUpdaterMap();
+        model.parameters().asMap().forEach((name, p) -> {
+            INDArray g = r.gradients().get(name).muli(scale);
+            updaters.get(name).applyUpdater(g, s, 0);
+            p.subi(g.addi(p.mul(lr * t.weightDecay())));
+        });
     }
 
     /** Each step's dropout masks come from a seed derived from the run's seed and the step. */
