@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ManualBackpropTest {
     static final int VOCAB = 11;
     static final int BLOCK = 6;
-    static final int BATCH = 3;
+    static final int BATCH = 4;
 
     static int[][] tokens(long seed) {
         Random r = new Random(seed);
@@ -34,12 +34,13 @@ class ManualBackpropTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"0.0, true", "0.0, false", "0.3, true"})
-    void lossAndEveryGradientEqualSameDiffs(double dropout, boolean bias) {
+    @CsvSource({"0.0, true, 1", "0.0, false, 2", "0.3, true, 3", "0.3, true, 2"})
+    void lossAndEveryGradientEqualSameDiffs(double dropout, boolean bias, int threads) {
         Gpt model = new Gpt(new GptConfig(Stage.GPT, VOCAB, BLOCK, 12, 3, 2, dropout, bias), 7);
         int[][] x = tokens(1);
         int[][] y = tokens(2);
-        ManualBackprop manual = new ManualBackprop(model, BATCH);
+        ManualBackprop manual = new ManualBackprop(model, BATCH, threads);   // 3 threads: 2, 1 and 1 sequences
+        assertEquals(threads, manual.workers());
         GptGraph graph = model.graph(Gpt.Mode.TRAIN, BATCH, BLOCK);
         for (long seed : new long[]{11, 12}) {   // twice: the second pass must not see the first's leftovers
             GptGraph.LossAndGradients expected = graph.lossAndGradients(x, y, seed);
@@ -64,7 +65,7 @@ class ManualBackpropTest {
     @Test
     void theLossWithoutDropoutIsTheEvaluationGraphs() {
         Gpt model = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 2, 0.3), 3);
-        ManualBackprop manual = new ManualBackprop(model, BATCH);
+        ManualBackprop manual = new ManualBackprop(model, BATCH, 2);
         GptGraph eval = model.graph(Gpt.Mode.EVAL, BATCH, BLOCK);
         assertEquals(eval.loss(tokens(4), tokens(5)), manual.loss(tokens(4), tokens(5)), 1e-5);
         // and a training step's loss, with dropout, differs from it
