@@ -39,7 +39,7 @@ NOTEBOOK_TOKEN ?=
 # 0.0.0.0 inside a container, so the published port reaches the server.
 NOTEBOOK_IP ?= 127.0.0.1
 
-.PHONY: help deps build train sample test clean kernel notebooks compare student html notebook-server browser-test docker-lint docker-test
+.PHONY: help deps build train sample test clean kernel notebooks compare bench student html notebook-server browser-test docker-lint docker-test
 
 help:
 	@echo "make train    build, download Tiny Shakespeare, train the '$(PRESET)' preset into $(RUN), print a sample"
@@ -49,6 +49,7 @@ help:
 	@echo "make kernel   build the Java Jupyter kernel and install it into $(JUPYTER_DIR)"
 	@echo "make notebooks  execute every chapter notebook into $(NOTEBOOK_OUT) (GPT_MAX_ITERS=N for short runs)"
 	@echo "make compare  train every lecture stage and print our losses beside the lecture's"
+	@echo "make bench    training/sampling speed and memory beside PyTorch (CONFIGS=T,A,B; JSON in target/bench)"
 	@echo "make student  student copies of the notebooks, solutions removed, into $(STUDENT_OUT)"
 	@echo "make html     the executed notebooks as a static HTML book in $(HTML_OUT) (index.html)"
 	@echo "make notebook-server  Jupyter with the Java kernel on http://127.0.0.1:$(PORT) (PORT=, NOTEBOOK_TOKEN=)"
@@ -153,6 +154,13 @@ docker-lint: $(DOCKERFILE_UTILS)
 # Every lecture stage at the lecture's settings (about half an hour on 2 cores; see docs/RESULTS.md).
 compare: $(JAR)
 	$(JAVA) $(JAVA_OPTS) -jar $(JAR) compare $(ARGS)
+
+# Training and sampling speed and peak memory beside the PyTorch reference (docs/BENCHMARKS.md); about 10 minutes.
+# Installs Debian's PyTorch first (scripts/install-system-packages.sh bench); CONFIGS=T,A for the quick ones.
+CONFIGS ?= T,A,B
+bench: $(JAR)
+	scripts/install-system-packages.sh bench
+	$(JAVA) $(JAVA_OPTS) -jar $(JAR) bench --config $(CONFIGS) $(ARGS)
 
 clean:
 	$(MVN) clean

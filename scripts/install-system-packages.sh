@@ -5,6 +5,8 @@
 #   install-system-packages.sh runtime    a Java 17 runtime (the trainer image)
 #   install-system-packages.sh notebooks  build + Jupyter: nbconvert, jupyter-client, jupyter-notebook
 #   install-system-packages.sh browser    chromium (the browser test)
+#   install-system-packages.sh bench      PyTorch for the benchmark's reference, with OpenBLAS (without it Debian's
+#                                         torch falls back to the reference BLAS, about 25x slower at matmuls)
 set -euo pipefail
 packages=()
 for role in "$@"; do
@@ -14,7 +16,8 @@ for role in "$@"; do
     notebooks) packages+=(openjdk-17-jdk-headless maven make ca-certificates python3 jupyter-nbconvert jupyter-client
                           jupyter-notebook) ;;
     browser) packages+=(chromium curl) ;;
-    *) echo "error: unknown role '$role' (build, runtime, notebooks, browser)" >&2; exit 2 ;;
+    bench) packages+=(python3 python3-torch libopenblas0-pthread) ;;
+    *) echo "error: unknown role '$role' (build, runtime, notebooks, browser, bench)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -30,6 +30,10 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1337", paramLabel = "N", description = "Random seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--no-kv-cache", description = "Run the whole context through the model for every token, as the"
+            + " lecture does (slower; the same text)")
+    boolean noKvCache;
+
     @Override
     public Integer call() {
         Sampler.Settings settings = new Sampler.Settings(tokens, temperature, topK, seed);
@@ -37,7 +41,7 @@ final class SampleCommand implements Callable<Integer> {
         var tok = ck.tokenizer();
         tok.encode(prompt);  // a character outside the vocabulary fails here, before any work
         Gpt model = ck.model();
-        Sampler sampler = new Sampler(model, tok);
+        Sampler sampler = new Sampler(model, tok, !noKvCache);
         System.out.print(prompt);
         sampler.generate(prompt, settings, piece -> {
             System.out.print(piece);

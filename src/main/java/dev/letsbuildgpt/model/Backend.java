@@ -23,6 +23,11 @@ public final class Backend {
         return threads;
     }
 
+    /** Whether ND4J computes on the CPU (nd4j-native) rather than a GPU. */
+    public static boolean isCpu() {
+        return Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu");
+    }
+
     public static synchronized void configure() {
         if (configured) {
             return;
@@ -30,7 +35,7 @@ public final class Backend {
         configured = true;
         String env = System.getenv("GPT_THREADS");
         threads = env == null || env.isBlank() ? 1 : Integer.parseInt(env.trim());
-        if (threads > 0 && Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu")) {
+        if (threads > 0 && isCpu()) {
             Nd4j.getEnvironment().setMaxThreads(threads);
             Nd4j.getEnvironment().setMaxMasterThreads(threads);
             Nd4j.getBlasWrapper().lapack();  // make sure the BLAS backend is loaded before it is configured

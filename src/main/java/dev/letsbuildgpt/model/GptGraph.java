@@ -82,6 +82,16 @@ public final class GptGraph {
         return new LossAndGradients(r.getOutputs().get(LOSS).getDouble(0), r.getGradients());
     }
 
+    /** Forward and backward pass with the given dropout masks (by placeholder name) instead of drawn ones. */
+    LossAndGradients lossAndGradients(int[][] idx, int[][] targets, Map<String, INDArray> masks) {
+        requireLoss();
+        prepareGradients();
+        Map<String, INDArray> feed = feed(idx, targets, 0);
+        feed.putAll(masks);
+        OutAndGrad r = sd.calculateGradientsAndOutputs(feed, List.of(LOSS), model.parameters().names());
+        return new LossAndGradients(r.getOutputs().get(LOSS).getDouble(0), r.getGradients());
+    }
+
     /** Builds the backward graph now (once), keeping SameDiff's line-per-op chatter off System.out. */
     public void prepareGradients() {
         requireLoss();
@@ -123,8 +133,7 @@ public final class GptGraph {
 
     /**
      * One step's dropout masks, by name: 0 with probability p, else 1/(1-p). Drawn in name order from a stream seeded
-     * by {@code seed}, so that a seed means the same masks every time (and in {@link ManualBackprop}, the same masks
-     * as in this graph).
+     * by {@code seed}, so that a seed means the same masks every time.
      */
     static Map<String, INDArray> drawDropoutMasks(Map<String, long[]> shapes, double p, DataType dt, long seed) {
         Map<String, INDArray> masks = new HashMap<>();

@@ -25,7 +25,7 @@ import java.util.function.Function;
  * cost more than the matmuls (docs/BENCHMARKS.md). This class does the same arithmetic, op for op, with the
  * gradients derived by hand, as in the lecture series' "becoming a backprop ninja": matmuls go to OpenBLAS
  * ({@link Sgemm}), everything else is a plain Java loop over float arrays (which the JIT vectorises), and every
- * array is allocated once. Its loss and gradients equal SameDiff's (tested), and it draws the same dropout masks.
+ * array is allocated once. Its loss and gradients equal SameDiff's for the same dropout masks (tested).
  *
  * <p>Layouts: activations are [N, C] row-major, N = B*T rows, one per position. The key, query and value weights of
  * all heads sit side by side in one [C, 3C] matrix per block (queries, then keys, then values, head by head), so one
@@ -81,7 +81,7 @@ public final class ManualBackprop {
         this.dropout = cfg.dropout();
         this.scale = (float) Math.pow(hs, -0.5);
         if (dropout > 0) {
-            // The names and shapes GraphBuilder gives the same dropouts, so that a seed draws the same masks.
+            // The names and shapes GraphBuilder gives the same dropouts (tests compare the two with the same masks).
             for (int i = 0; i < cfg.nLayer(); i++) {
                 maskShapes.put(attnMask(i), new long[]{batch, heads, time, time});
                 maskShapes.put(projMask(i), new long[]{(long) batch * time, c});
@@ -116,7 +116,10 @@ public final class ManualBackprop {
 
     /** The mean cross-entropy of a batch, without dropout (estimate_loss), with the weights last pulled. */
     public double loss(int[][] idx, int[][] targets) {
-        feed(idx, targets, Map.of());
+        feed(idx, targets);
+        for (Worker w : workers) {
+            w.masks = Map.of();
+        }
         return run(false);
     }
 
@@ -124,31 +127,41 @@ public final class ManualBackprop {
      * Forward and backward pass of one training batch, with the weights last pulled. Returns the loss; the gradients
      * are kept for {@link #gradients()} and {@link #adamW}.
      *
-     * @param dropoutSeed this step's dropout masks: the same masks as {@link GptGraph} draws for the seed
+     * @param dropoutSeed this step's dropout masks: a seed means the same masks, however the batch is split
      */
     public double lossAndGradients(int[][] idx, int[][] targets, long dropoutSeed) {
-        Map<String, float[]> masks = new LinkedHashMap<>();
-        GptGraph.drawDropoutMasks(maskShapes, dropout, DataType.FLOAT, dropoutSeed)
-                .forEach((name, m) -> masks.put(name, m.data().asFloat()));
-        feed(idx, targets, masks);
+        feed(idx, targets);
+        for (Worker w : workers) {
+            w.drawMasks(dropoutSeed);
+        }
         return run(true);
     }
 
-    /** Hands each worker its rows of the batch and of the dropout masks. */
-    private void feed(int[][] idx, int[][] targets, Map<String, float[]> masks) {
+    /** Hands each worker its rows of the batch. */
+    private void feed(int[][] idx, int[][] targets) {
         flatten(idx, flat[0]);
         flatten(targets, flat[1]);
         for (Worker w : workers) {
             int from = w.first * time;
             System.arraycopy(flat[0], from, w.idx, 0, w.n);
             System.arraycopy(flat[1], from, w.targets, 0, w.n);
-            Map<String, float[]> mine = new LinkedHashMap<>();
-            masks.forEach((name, m) -> {
-                int perSequence = m.length / batch;
-                mine.put(name, Arrays.copyOfRange(m, w.first * perSequence, (w.first + w.batch) * perSequence));
-            });
-            w.masks = mine;
         }
+    }
+
+    /** The last step's dropout masks, full batch, in the shapes of {@link GptGraph}'s placeholders (for tests). */
+    Map<String, INDArray> lastMasks() {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        maskShapes.forEach((name, shape) -> {
+            float[] all = new float[0];
+            for (Worker w : workers) {
+                float[] part = w.masks.get(name);
+                float[] joined = Arrays.copyOf(all, all.length + part.length);
+                System.arraycopy(part, 0, joined, all.length, part.length);
+                all = joined;
+            }
+            out.put(name, Nd4j.createFromArray(all).reshape(shape));
+        });
+        return out;
     }
 
     /** Runs every worker (the first on this thread); combines their losses and, if asked, gradients by row share. */
@@ -246,7 +259,8 @@ public final class ManualBackprop {
         final FloatBuffer attD;
         final FloatBuffer yD;
         final FloatBuffer dqkvD;
-        Map<String, float[]> masks = Map.of();
+        Map<String, float[]> masks = Map.of();     // this pass's dropout masks: none, or maskBuffers
+        final Map<String, float[]> maskBuffers = new LinkedHashMap<>();
 
         Worker(int first, int batch, Worker primary) {
             this.first = first;
@@ -294,6 +308,42 @@ public final class ManualBackprop {
             }
             tensors.add(t);
             return t;
+        }
+
+        /**
+         * Inverted dropout masks (0 with probability p, else 1/(1-p)) for this worker's sequences. Each sequence's
+         * part of each mask comes from its own stream, seeded by the step's seed, the mask and the sequence's place
+         * in the batch, so the masks do not depend on how many workers share the batch.
+         */
+        void drawMasks(long seed) {
+            if (dropout == 0) {
+                masks = Map.of();
+                return;
+            }
+            if (maskBuffers.isEmpty()) {   // allocated on the first training step, reused after
+                maskShapes.forEach((name, shape) -> {
+                    long size = 1;
+                    for (long d : shape) {
+                        size *= d;
+                    }
+                    maskBuffers.put(name, new float[Math.toIntExact(size / ManualBackprop.this.batch * batch)]);
+                });
+            }
+            masks = maskBuffers;
+            float keep = (float) (1 / (1 - dropout));
+            int which = 0;
+            for (Map.Entry<String, float[]> e : masks.entrySet()) {
+                float[] m = e.getValue();
+                int perSequence = m.length / batch;
+                for (int s = 0; s < batch; s++) {
+                    long stream = (seed * 1_000_003L + which) * 1_000_003L + first + s;
+                    java.util.SplittableRandom r = new java.util.SplittableRandom(stream);
+                    for (int i = s * perSequence; i < (s + 1) * perSequence; i++) {
+                        m[i] = r.nextDouble() >= dropout ? keep : 0f;
+                    }
+                }
+                which++;
+            }
         }
 
         double pass(boolean backward) {

@@ -189,11 +189,13 @@ public final class Trainer {
     }
 
     /**
-     * Whether training runs {@link ManualBackprop} (the default for the full GPT: several times faster) or SameDiff's
-     * own training loop over the graph. {@code -Dgpt.backprop=samediff} chooses SameDiff, to compare the two.
+     * Whether training runs {@link ManualBackprop} (the default for the full GPT on CPU: several times faster) or
+     * SameDiff's own training loop over the graph (the lecture's earlier models, and GPUs, where SameDiff runs the
+     * graph on the device). {@code -Dgpt.backprop=samediff} chooses SameDiff on CPU too, to compare the two.
      */
     static boolean useManualBackprop(dev.letsbuildgpt.model.GptConfig model) {
-        return ManualBackprop.supports(model) && !"samediff".equals(System.getProperty("gpt.backprop"));
+        return ManualBackprop.supports(model) && dev.letsbuildgpt.model.Backend.isCpu()
+                && !"samediff".equals(System.getProperty("gpt.backprop"));
     }
 
     /** The lecture's estimate_loss: the mean loss of eval_iters batches of each split, without dropout. */

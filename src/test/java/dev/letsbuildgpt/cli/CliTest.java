@@ -80,6 +80,37 @@ class CliTest {
                 "--seed", "3").out());
     }
 
+    @Test
+    void theKvCacheIsTheDefaultAndChangesNothingButSpeed() {
+        String[] a = {"sample", "--ckpt", run.toString(), "--prompt", "ROMEO:", "--tokens", "30", "--seed", "4"};
+        Result cached = cli(a);
+        String[] b = java.util.Arrays.copyOf(a, a.length + 1);
+        b[a.length] = "--no-kv-cache";
+        Result full = cli(b);
+        assertEquals(0, full.code(), full.err());
+        assertEquals(cached.out(), full.out());
+    }
+
+    /** The benchmark end to end, Java side only and a couple of steps (its numbers are not checked: no timing asserts). */
+    @Test
+    void benchMeasuresAConfigurationInItsOwnJvmAndWritesJson() throws Exception {
+        Path out = tmp.resolve("bench");
+        Result r = cli("bench", "--config", "T", "--steps", "2", "--warmup", "1", "--no-torch", "--out", out.toString(),
+                "--data", TestData.source());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("PyTorch reference skipped: --no-torch"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("T +209,729 +[\\d,]+ +- .*")), r.out());
+        var json = dev.letsbuildgpt.train.Json.SNAKE.readTree(out.resolve("bench.json").toFile());
+        var java = json.get("results").get(0).get("java");
+        assertEquals("T", java.get("config").asText());
+        assertTrue(java.get("train_tok_s").asDouble() > 0);
+        assertTrue(java.get("sample_same_tokens").asBoolean());
+        assertTrue(java.get("peak_rss_mb").asDouble() > 0);
+        assertTrue(json.get("machine").get("matmul_peak_gflops").asDouble() > 0);
+        assertTrue(java.get("mfu").asDouble() > 0);
+        assertEquals(2, cli("bench", "--config", "Q", "--no-torch").code());   // not a configuration
+    }
+
     private static int countTrailingWhitespace(String s) {
         String noNewline = s.substring(0, s.length() - 1);   // println's newline is not a sampled character
         return noNewline.length() - noNewline.strip().length();

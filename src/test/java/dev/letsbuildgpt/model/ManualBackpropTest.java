@@ -43,8 +43,10 @@ class ManualBackpropTest {
         assertEquals(threads, manual.workers());
         GptGraph graph = model.graph(Gpt.Mode.TRAIN, BATCH, BLOCK);
         for (long seed : new long[]{11, 12}) {   // twice: the second pass must not see the first's leftovers
-            GptGraph.LossAndGradients expected = graph.lossAndGradients(x, y, seed);
             double loss = manual.lossAndGradients(x, y, seed);
+            Map<String, INDArray> masks = manual.lastMasks();   // SameDiff gets the same masks
+            assertEquals(dropout > 0 ? 6 : 0, masks.size());
+            GptGraph.LossAndGradients expected = graph.lossAndGradients(x, y, masks);
             assertEquals(expected.loss(), loss, 1e-5);
             Map<String, INDArray> grads = manual.gradients();
             assertEquals(new TreeSet<>(expected.gradients().keySet()), new TreeSet<>(grads.keySet()));
@@ -60,6 +62,22 @@ class ManualBackpropTest {
                         + dropout + ")");
             }
         }
+    }
+
+    @Test
+    void aSeedDrawsTheSameMasksHoweverTheBatchIsSplit() {
+        Gpt model = new Gpt(GptConfig.gpt(VOCAB, BLOCK, 12, 3, 2, 0.3), 3);
+        ManualBackprop one = new ManualBackprop(model, BATCH, 1);
+        ManualBackprop three = new ManualBackprop(model, BATCH, 3);
+        double a = one.lossAndGradients(tokens(4), tokens(5), 9);
+        assertEquals(a, three.lossAndGradients(tokens(4), tokens(5), 9), 1e-6);
+        Map<String, INDArray> m1 = one.lastMasks();
+        Map<String, INDArray> m3 = three.lastMasks();
+        m1.forEach((name, m) -> assertEquals(m, m3.get(name), name));
+        double kept = m1.values().stream().mapToDouble(m -> m.gt(0).castTo(DataType.FLOAT).meanNumber().doubleValue())
+                .average().orElseThrow();
+        assertEquals(0.7, kept, 0.05);   // p = 0.3 dropped
+        assertFalse(Math.abs(a - one.lossAndGradients(tokens(4), tokens(5), 10)) < 1e-9);   // another seed, other masks
     }
 
     @Test
