@@ -64,6 +64,35 @@ class TrainerTest {
         assertThrows(GptException.class, () -> Trainer.fineTune(base, tuning, otherVocabulary, tmp.resolve("x")));
     }
 
+    /**
+     * The hand-written backprop and AdamW train the full GPT as SameDiff's fit does: the same batches from the same
+     * start give the same weights, up to float32 rounding, after many steps (with gradient clipping too).
+     */
+    @Test
+    void handWrittenBackpropTrainsLikeSameDiff() {
+        for (String clip : new String[]{"0", "0.5"}) {
+            RunConfig cfg = RunConfig.preset("notebook").with("n-layer", "2").with("n-embd", "32")
+                    .with("max-iters", "30").with("eval-interval", "30").with("eval-iters", "4").with("grad-clip", clip);
+            Trainer manual = Trainer.start(cfg, DATA, tmp.resolve("manual" + clip));
+            System.setProperty("gpt.backprop", "samediff");
+            Trainer sameDiff;
+            try {
+                sameDiff = Trainer.start(cfg, DATA, tmp.resolve("samediff" + clip));
+            } finally {
+                System.clearProperty("gpt.backprop");
+            }
+            Metrics.Evaluation a = manual.run();
+            Metrics.Evaluation b = sameDiff.run();
+            assertEquals(b.valLoss(), a.valLoss(), 1e-3, "clip " + clip);
+            Map<String, INDArray> pb = sameDiff.model().parameters().asMap();
+            manual.model().parameters().asMap().forEach((name, w) -> {
+                double diff = w.sub(pb.get(name)).amaxNumber().doubleValue();
+                assertTrue(diff < 1e-3, name + " differs by " + diff + " (clip " + clip + ")");
+            });
+            assertTrue(a.valLoss() < 3.9, "it trained: " + a.valLoss());   // from ln 65 = 4.17
+        }
+    }
+
     @Test
     void aSmallGptOverfitsOneBatch() {
         Gpt model = new Gpt(new GptConfig(Stage.GPT, 65, 16, 32, 4, 2, 0.0, true), 1);
