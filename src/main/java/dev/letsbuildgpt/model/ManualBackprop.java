@@ -154,9 +154,11 @@ public final class ManualBackprop {
         maskShapes.forEach((name, shape) -> {
             float[] all = new float[0];
             for (Worker w : workers) {
-                float[] part = w.masks.get(name);
+                byte[] part = w.masks.get(name);
                 float[] joined = Arrays.copyOf(all, all.length + part.length);
-                System.arraycopy(part, 0, joined, all.length, part.length);
+                for (int i = 0; i < part.length; i++) {
+                    joined[all.length + i] = part[i] * w.keepScale;
+                }
                 all = joined;
             }
             out.put(name, Nd4j.createFromArray(all).reshape(shape));
@@ -259,8 +261,9 @@ public final class ManualBackprop {
         final FloatBuffer attD;
         final FloatBuffer yD;
         final FloatBuffer dqkvD;
-        Map<String, float[]> masks = Map.of();     // this pass's dropout masks: none, or maskBuffers
-        final Map<String, float[]> maskBuffers = new LinkedHashMap<>();
+        Map<String, byte[]> masks = Map.of();      // this pass's dropout masks (1 keep, 0 drop): none, or maskBuffers
+        final Map<String, byte[]> maskBuffers = new LinkedHashMap<>();
+        final float keepScale = (float) (1 / (1 - dropout));   // inverted dropout scales what it keeps by 1/(1-p)
 
         Worker(int first, int batch, Worker primary) {
             this.first = first;
@@ -326,20 +329,19 @@ public final class ManualBackprop {
                     for (long d : shape) {
                         size *= d;
                     }
-                    maskBuffers.put(name, new float[Math.toIntExact(size / ManualBackprop.this.batch * batch)]);
+                    maskBuffers.put(name, new byte[Math.toIntExact(size / ManualBackprop.this.batch * batch)]);
                 });
             }
             masks = maskBuffers;
-            float keep = (float) (1 / (1 - dropout));
             int which = 0;
-            for (Map.Entry<String, float[]> e : masks.entrySet()) {
-                float[] m = e.getValue();
+            for (Map.Entry<String, byte[]> e : masks.entrySet()) {
+                byte[] m = e.getValue();
                 int perSequence = m.length / batch;
                 for (int s = 0; s < batch; s++) {
                     long stream = (seed * 1_000_003L + which) * 1_000_003L + first + s;
                     java.util.SplittableRandom r = new java.util.SplittableRandom(stream);
                     for (int i = s * perSequence; i < (s + 1) * perSequence; i++) {
-                        m[i] = r.nextDouble() >= dropout ? keep : 0f;
+                        m[i] = (byte) (r.nextDouble() >= dropout ? 1 : 0);
                     }
                 }
                 which++;
@@ -491,7 +493,7 @@ public final class ManualBackprop {
                 }
                 Sgemm.get(attD, att);
                 causalSoftmax(att);
-                float[] mask = masks.get(attnMask);
+                byte[] mask = masks.get(attnMask);
                 putDropped(att, mask, attD);
                 // out = wei v, written straight into the head's columns of y
                 for (int b = 0; b < batch; b++) {
@@ -541,7 +543,7 @@ public final class ManualBackprop {
                     }
                 }
                 Sgemm.get(attD, datt);
-                float[] mask = masks.get(attnMask);
+                byte[] mask = masks.get(attnMask);
                 // dv = wei^T dy, with the weights as dropout left them
                 putDropped(att, mask, attD);
                 for (int b = 0; b < batch; b++) {
@@ -591,10 +593,10 @@ public final class ManualBackprop {
             }
 
             /** d wei (after dropout) -> d scores: wei * (d wei - sum_j d wei * wei), row by row. */
-            private void softmaxBackward(float[] a, float[] mask, float[] d) {
+            private void softmaxBackward(float[] a, byte[] mask, float[] d) {
                 if (mask != null) {
                     for (int i = 0; i < d.length; i++) {
-                        d[i] *= mask[i];
+                        d[i] *= mask[i] * keepScale;
                     }
                 }
                 for (int r = 0; r < batch * heads * time; r++) {
@@ -704,36 +706,36 @@ public final class ManualBackprop {
         }
 
         /** x += a * mask (inverted dropout; no mask: x += a). */
-        private static void addDropped(float[] x, float[] a, float[] mask) {
+        private void addDropped(float[] x, float[] a, byte[] mask) {
             if (mask == null) {
                 for (int i = 0; i < x.length; i++) {
                     x[i] += a[i];
                 }
             } else {
                 for (int i = 0; i < x.length; i++) {
-                    x[i] += a[i] * mask[i];
+                    x[i] += a[i] * (mask[i] * keepScale);
                 }
             }
         }
 
         /** The gradient through inverted dropout: d * mask, in tmp (or d itself without a mask). */
-        private float[] dropped(float[] d, float[] mask) {
+        private float[] dropped(float[] d, byte[] mask) {
             if (mask == null) {
                 return d;
             }
             for (int i = 0; i < d.length; i++) {
-                tmp[i] = d[i] * mask[i];
+                tmp[i] = d[i] * (mask[i] * keepScale);
             }
             return tmp;
         }
 
         /** Copies a (times the mask, if any) into a direct buffer. */
-        private void putDropped(float[] a, float[] mask, FloatBuffer to) {
+        private void putDropped(float[] a, byte[] mask, FloatBuffer to) {
             if (mask == null) {
                 Sgemm.put(a, to);
             } else {
                 for (int i = 0; i < a.length; i++) {
-                    attDropped[i] = a[i] * mask[i];
+                    attDropped[i] = a[i] * (mask[i] * keepScale);
                 }
                 Sgemm.put(attDropped, to);
             }
