@@ -8,6 +8,13 @@ PRESET ?= cpu
 RUN ?= runs/$(PRESET)
 # Measured fastest on CPU (README, "Speed"): one OpenMP thread, so ND4J's and OpenBLAS's threads do not compete.
 export OMP_NUM_THREADS ?= 1
+# ND4J's OpenBLAS 0.3.19 falls back to a slow generic kernel on CPUs newer than it (2.6x slower matmuls measured on
+# an AMD EPYC, docs/BENCHMARKS.md). Haswell's kernels need only AVX2 and FMA; use them where the CPU has both and
+# nothing else was chosen.
+CPU_FLAGS := $(shell grep -m1 -o -w -e avx2 -e fma /proc/cpuinfo 2>/dev/null | sort -u)
+ifeq ($(OPENBLAS_CORETYPE)$(words $(CPU_FLAGS)),2)
+export OPENBLAS_CORETYPE := Haswell
+endif
 # Tests and CI read the shared copy of the data when it is there instead of downloading it.
 SHARED_DATA := $(abspath ../shared/data/tinyshakespeare.txt)
 ifneq ($(wildcard $(SHARED_DATA)),)

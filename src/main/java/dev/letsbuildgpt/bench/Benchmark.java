@@ -67,7 +67,8 @@ public final class Benchmark {
             r.put("version", "ND4J/SameDiff 1.0.0-M2.1, Java " + System.getProperty("java.version"));
             r.put("config", c.name());
             r.put("params", params);
-            r.put("threads", Backend.threads());
+            r.put("threads", Backend.threads());   // ND4J's and BLAS's
+            r.put("training_workers", Runtime.getRuntime().availableProcessors());   // ManualBackprop's, one per core
             r.put("steps", steps);
             r.put("openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
             r.put("step_ms", round(1000 * trainSeconds / steps, 2));

@@ -155,7 +155,7 @@ final class BenchCommand implements Callable<Integer> {
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
         m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         m.put("jvm_options", String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()));
-        m.put("backend", Common.backend());
+        m.put("backend", Common.backend().replaceFirst("^backend: ", ""));
         m.put("threads", Backend.threads());
         m.put("openblas_coretype", System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset"));
         m.put("omp_num_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
