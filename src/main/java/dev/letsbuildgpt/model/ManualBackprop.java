@@ -52,7 +52,7 @@ public final class ManualBackprop {
     private final float scale;
     private final Map<String, long[]> maskShapes = new LinkedHashMap<>();
     private final Worker[] workers;
-    private final ExecutorService pool;
+    private static ExecutorService pool;   // the workers' threads, shared by every instance (daemons, never shut down)
     private final int[][] flat = new int[2][];
 
     /**
@@ -97,12 +97,23 @@ public final class ManualBackprop {
             workers[w] = new Worker(first, size, w == 0 ? null : workers[0]);
             first += size;
         }
-        pool = k == 1 ? null : Executors.newFixedThreadPool(k - 1, r -> {
-            Thread t = new Thread(r, "backprop-worker");
-            t.setDaemon(true);
-            return t;
-        });
         pull(null, null);
+    }
+
+    /** The shared pool, with at least {@code threads} threads. */
+    private static synchronized ExecutorService pool(int threads) {
+        if (pool == null || ((java.util.concurrent.ThreadPoolExecutor) pool).getMaximumPoolSize() < threads) {
+            ExecutorService old = pool;
+            pool = Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "backprop-worker");
+                t.setDaemon(true);
+                return t;
+            });
+            if (old != null) {
+                old.shutdown();
+            }
+        }
+        return pool;
     }
 
     /** The full GPT (pre-norm blocks, ln_f) is what this class implements; the lecture's earlier stages use SameDiff. */
@@ -171,7 +182,7 @@ public final class ManualBackprop {
         List<Future<Double>> running = new ArrayList<>();
         for (int i = 1; i < workers.length; i++) {
             Worker w = workers[i];
-            running.add(pool.submit(() -> w.pass(backward)));
+            running.add(pool(workers.length - 1).submit(() -> w.pass(backward)));
         }
         double loss = workers[0].pass(backward) * workers[0].batch;
         try {
