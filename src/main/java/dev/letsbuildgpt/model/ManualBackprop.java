@@ -121,10 +121,6 @@ public final class ManualBackprop {
         return cfg.stage() == Stage.GPT;
     }
 
-    public int batchSize() {
-        return batch;
-    }
-
     /** The mean cross-entropy of a batch, without dropout (estimate_loss), with the weights last pulled. */
     public double loss(int[][] idx, int[][] targets) {
         feed(idx, targets);
@@ -911,11 +907,6 @@ public final class ManualBackprop {
                 w[i] -= update + decay * w[i];
             }
         }
-    }
-
-    /** The masks' names and shapes (those of {@link GptGraph}'s dropout placeholders). */
-    Map<String, long[]> maskShapes() {
-        return Map.copyOf(maskShapes);
     }
 
     /** How many workers share a batch. */
