@@ -162,7 +162,7 @@ docker-lint: $(DOCKERFILE_UTILS)
 compare: $(JAR)
 	$(JAVA) $(JAVA_OPTS) -jar $(JAR) compare $(ARGS)
 
-# Training and sampling speed and peak memory beside the PyTorch reference (docs/BENCHMARKS.md); about 10 minutes.
+# Training and sampling speed and peak memory beside the PyTorch reference (docs/BENCHMARKS.md); under 6 minutes here.
 # Installs Debian's PyTorch first (scripts/install-system-packages.sh bench); CONFIGS=T,A for the quick ones.
 CONFIGS ?= T,A,B
 bench: $(JAR)
