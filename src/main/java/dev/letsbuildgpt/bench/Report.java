@@ -2,6 +2,7 @@ package dev.letsbuildgpt.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.letsbuildgpt.TextTable;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -56,8 +57,9 @@ public final class Report {
                     num(r, "sample_ms_per_token", "%.2f"), j.get("sample_same_tokens").asText(),
                     num(j, "peak_rss_mb", "%,.0f"), num(t, "peak_rss_mb", "%,.0f"), num(r, "peak_rss_mb", "%.2f")});
         }
-        return "Training (steady state)\n" + render(train) + "\nSampling (batch 1, from one token to a full context)"
-                + " and peak memory\n" + render(sample);
+        return "Training (steady state)\n" + TextTable.render(train, 1)
+                + "\nSampling (batch 1, from one token to a full context) and peak memory\n"
+                + TextTable.render(sample, 1);
     }
 
     private static String num(JsonNode n, String field, String format) {
@@ -66,22 +68,5 @@ public final class Report {
 
     private static String pct(JsonNode n) {
         return n.has("mfu") ? String.format(Locale.ROOT, "%.1f%%", 100 * n.get("mfu").asDouble()) : "-";
-    }
-
-    private static String render(List<String[]> rows) {
-        int[] w = new int[rows.get(0).length];
-        for (String[] row : rows) {
-            for (int i = 0; i < row.length; i++) {
-                w[i] = Math.max(w[i], row[i].length());
-            }
-        }
-        StringBuilder sb = new StringBuilder();
-        for (String[] row : rows) {
-            for (int i = 0; i < row.length; i++) {
-                sb.append(i == 0 ? String.format("%-" + w[i] + "s", row[i]) : String.format("  %" + w[i] + "s", row[i]));
-            }
-            sb.append('\n');
-        }
-        return sb.toString();
     }
 }

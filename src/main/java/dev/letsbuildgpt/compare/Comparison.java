@@ -2,6 +2,7 @@ package dev.letsbuildgpt.compare;
 
 import dev.letsbuildgpt.AtomicFiles;
 import dev.letsbuildgpt.GptException;
+import dev.letsbuildgpt.TextTable;
 import dev.letsbuildgpt.data.Dataset;
 import dev.letsbuildgpt.sample.Sampler;
 import dev.letsbuildgpt.train.Json;
@@ -126,27 +127,10 @@ public final class Comparison {
             }
             return sb.toString();
         }
-        int[] width = new int[head.length];
-        for (int i = 0; i < head.length; i++) {
-            width[i] = head[i].length();
-            for (String[] c : cells) {
-                width[i] = Math.max(width[i], c[i].length());
-            }
-        }
-        appendLine(sb, head, width);
-        for (String[] c : cells) {
-            appendLine(sb, c, width);
-        }
-        return sb.toString();
-    }
-
-    private static void appendLine(StringBuilder sb, String[] cells, int[] width) {
-        for (int i = 0; i < cells.length; i++) {
-            // Text left-aligned, numbers right-aligned.
-            boolean left = i < 3;
-            sb.append(String.format(left ? "%-" + width[i] + "s" : "%" + width[i] + "s", cells[i]));
-            sb.append(i + 1 < cells.length ? "  " : "\n");
-        }
+        List<String[]> all = new ArrayList<>();
+        all.add(head);
+        all.addAll(cells);
+        return TextTable.render(all, 3);   // the text columns left-aligned, the numbers right-aligned
     }
 
     static String duration(double seconds) {
