@@ -202,22 +202,22 @@ public final class Trainer {
     public double estimateLoss(Split split) {
         if (manual != null) {
             manual.pull(null, null);   // the model's current weights
-            double sum = 0;
-            for (int i = 0; i < cfg.train().evalIters(); i++) {
-                Batch b = batches.next(split);
-                sum += manual.loss(b.x(), b.y());
-            }
-            return sum / cfg.train().evalIters();
+            return meanLoss(manual::loss, batches, split, cfg.train().evalIters());
         }
         return estimateLoss(evalGraph, batches, split, cfg.train().evalIters());
     }
 
     /** estimate_loss for any dropout-free graph: the mean loss of {@code iters} batches of a split. */
     public static double estimateLoss(GptGraph graph, Batches batches, Split split, int iters) {
+        return meanLoss(graph::loss, batches, split, iters);
+    }
+
+    private static double meanLoss(java.util.function.ToDoubleBiFunction<int[][], int[][]> loss, Batches batches,
+                                   Split split, int iters) {
         double sum = 0;
         for (int i = 0; i < iters; i++) {
             Batch b = batches.next(split);
-            sum += graph.loss(b.x(), b.y());
+            sum += loss.applyAsDouble(b.x(), b.y());
         }
         return sum / iters;
     }
