@@ -1,7 +1,5 @@
 package dev.letsbuildgpt.model;
 
-import org.nd4j.linalg.api.buffer.DataType;
-
 /**
  * Generation with a key/value cache: the model run on one new position at a time.
  *
@@ -130,19 +128,9 @@ public final class KvCacheDecoder {
         Attention(Parameters p, MultiHeadAttention mha, int blockSize) {
             heads = mha.heads.length;
             headSize = mha.headSize;
-            int c = Math.toIntExact(p.get(mha.heads[0].query).shape()[0]);
             int width = heads * headSize;
-            float[] w = new float[c * 3 * width];
-            for (int h = 0; h < heads; h++) {
-                String[] roles = {mha.heads[h].query, mha.heads[h].key, mha.heads[h].value};
-                for (int r = 0; r < 3; r++) {
-                    float[] role = floats(p, roles[r]);   // [C, hs]
-                    for (int i = 0; i < c; i++) {
-                        System.arraycopy(role, i * headSize, w, i * 3 * width + r * width + h * headSize, headSize);
-                    }
-                }
-            }
-            qkv = new Dense(w, null, c, 3 * width);
+            float[] w = mha.fusedQkv(p::get);
+            qkv = new Dense(w, null, w.length / (3 * width), 3 * width);
             proj = mha.proj == null ? null : new Dense(p, mha.proj);
             keys = new float[heads][blockSize * headSize];
             values = new float[heads][blockSize * headSize];
@@ -264,6 +252,6 @@ public final class KvCacheDecoder {
 
     /** A parameter's values in row-major order, as floats. */
     private static float[] floats(Parameters p, String name) {
-        return p.get(name).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        return Parameters.floats(p.get(name));
     }
 }

@@ -53,7 +53,6 @@ public final class ManualBackprop {
     private final Map<String, long[]> maskShapes = new LinkedHashMap<>();
     private final Worker[] workers;
     private static ExecutorService pool;   // the workers' threads, shared by every instance (daemons, never shut down)
-    private final int[][] flat = new int[2][];
 
     /**
      * @param batch sequences per step; every sequence is block_size long. One worker per core (at most one per
@@ -88,8 +87,6 @@ public final class ManualBackprop {
                 maskShapes.put(ffwdMask(i), new long[]{(long) batch * time, c});
             }
         }
-        flat[0] = new int[batch * time];
-        flat[1] = new int[batch * time];
         int k = Math.max(1, Math.min(threads, batch));
         workers = new Worker[k];
         for (int w = 0, first = 0; w < k; w++) {
@@ -146,12 +143,13 @@ public final class ManualBackprop {
 
     /** Hands each worker its rows of the batch. */
     private void feed(int[][] idx, int[][] targets) {
-        flatten(idx, flat[0]);
-        flatten(targets, flat[1]);
+        requireShape(idx);
+        requireShape(targets);
         for (Worker w : workers) {
-            int from = w.first * time;
-            System.arraycopy(flat[0], from, w.idx, 0, w.n);
-            System.arraycopy(flat[1], from, w.targets, 0, w.n);
+            for (int b = 0; b < w.batch; b++) {
+                System.arraycopy(idx[w.first + b], 0, w.idx, b * time, time);
+                System.arraycopy(targets[w.first + b], 0, w.targets, b * time, time);
+            }
         }
     }
 
@@ -212,13 +210,10 @@ public final class ManualBackprop {
         return loss / batch;
     }
 
-    private void flatten(int[][] ids, int[] out) {
+    private void requireShape(int[][] ids) {
         if (ids.length != batch || ids[0].length != time) {
             throw new IllegalArgumentException("this model takes [" + batch + ", " + time + "] tokens, got ["
                     + ids.length + ", " + (ids.length == 0 ? 0 : ids[0].length) + "]");
-        }
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(ids[b], 0, out, b * time, time);
         }
     }
 
@@ -458,15 +453,7 @@ public final class ManualBackprop {
 
             Layer(Block block, int index) {
                 ln1 = new Norm(block.ln1);
-                qkv = new Tensor(c * 3 * c);
-                for (int h = 0; h < heads; h++) {
-                    Head head = block.sa.heads[h];
-                    String[] roles = {head.query, head.key, head.value};
-                    for (int r = 0; r < 3; r++) {
-                        qkv.columns.put(roles[r], r * c + h * hs);
-                    }
-                }
-                add(qkv);
+                qkv = add(new Tensor(block.sa, c * 3 * c));
                 projW = tensor(block.sa.proj.weight);
                 projB = block.sa.proj.bias == null ? null : tensor(block.sa.proj.bias);
                 ln2 = new Norm(block.ln2);
@@ -753,27 +740,32 @@ public final class ManualBackprop {
 
     /**
      * A parameter as this class stores it: its values, gradient and Adam moments, as flat float arrays. Most are one
-     * model parameter each; a block's [C, 3C] attention matrix holds every head's query, key and value weight, each
-     * in its own columns.
+     * model parameter each; a block's [C, 3C] attention matrix holds every head's query, key and value weight
+     * ({@link MultiHeadAttention#fusedQkv}).
      */
     private static final class Tensor {
-        final String name;                                   // the model parameter, or null for a qkv matrix
-        final Map<String, Integer> columns = new LinkedHashMap<>();  // qkv: parameter -> first column
+        final String name;                   // the model parameter, or null for a block's qkv matrix
+        final MultiHeadAttention attention;  // whose heads a qkv matrix holds, or null
         float[] w;
         final float[] g;
         float[] m;
         float[] v;
 
-        Tensor(String name, int size) {
+        Tensor(String name, MultiHeadAttention attention, int size) {
             this.name = name;
+            this.attention = attention;
             w = new float[size];
             g = new float[size];
             m = new float[size];
             v = new float[size];
         }
 
-        Tensor(int size) {
-            this(null, size);
+        Tensor(String name, int size) {
+            this(name, null, size);
+        }
+
+        Tensor(MultiHeadAttention attention, int size) {
+            this(null, attention, size);
         }
 
         /** Another worker's view of the same parameter: its weights, not its moments (only the first has them). */
@@ -814,39 +806,25 @@ public final class ManualBackprop {
         }
     }
 
-    private void copyIn(Tensor t, float[] to, Function<String, INDArray> source) {
-        if (t.name != null) {
-            float[] from = source.apply(t.name).dup('c').data().asFloat();
-            System.arraycopy(from, 0, to, 0, to.length);
-            return;
-        }
-        t.columns.forEach((name, col) -> {
-            float[] from = source.apply(name).dup('c').data().asFloat();   // [C, hs]
-            for (int r = 0; r < c; r++) {
-                System.arraycopy(from, r * hs, to, r * 3 * c + col, hs);
-            }
-        });
+    private static void copyIn(Tensor t, float[] to, Function<String, INDArray> source) {
+        float[] from = t.name != null ? Parameters.floats(source.apply(t.name)) : t.attention.fusedQkv(source);
+        System.arraycopy(from, 0, to, 0, to.length);
     }
 
-    private void copyOut(Tensor t, float[] from, Function<String, INDArray> target) {
-        if (t.name != null) {
-            INDArray a = target.apply(t.name);
-            a.assign(Nd4j.createFromArray(from).reshape(a.shape()));
-            return;
-        }
-        t.columns.forEach((name, col) -> {
+    private static void copyOut(Tensor t, float[] from, Function<String, INDArray> target) {
+        eachParameter(t, from, (name, values) -> {
             INDArray a = target.apply(name);
-            a.assign(Nd4j.createFromArray(columnsOf(from, col)).reshape(a.shape()));
+            a.assign(Nd4j.createFromArray(values).reshape(a.shape()));
         });
     }
 
-    /** A head's [C, hs] block of a [C, 3C] matrix. */
-    private float[] columnsOf(float[] matrix, int col) {
-        float[] part = new float[c * hs];
-        for (int r = 0; r < c; r++) {
-            System.arraycopy(matrix, r * 3 * c + col, part, r * hs, hs);
+    /** The model parameters a tensor holds, each with its values taken from {@code values} (laid out as t's). */
+    private static void eachParameter(Tensor t, float[] values, java.util.function.BiConsumer<String, float[]> each) {
+        if (t.name != null) {
+            each.accept(t.name, values);
+        } else {
+            t.attention.splitQkv(values, each);
         }
-        return part;
     }
 
     /** The gradients of the last {@link #lossAndGradients}, by model parameter name (copies, for tests and tools). */
@@ -854,11 +832,7 @@ public final class ManualBackprop {
         Map<String, INDArray> out = new LinkedHashMap<>();
         Parameters p = model.parameters();
         for (Tensor t : tensors()) {
-            if (t.name != null) {
-                out.put(t.name, Nd4j.createFromArray(t.g).reshape(p.get(t.name).shape()));
-            } else {
-                t.columns.forEach((name, col) -> out.put(name, Nd4j.createFromArray(columnsOf(t.g, col)).reshape(c, hs)));
-            }
+            eachParameter(t, t.g, (name, g) -> out.put(name, Nd4j.createFromArray(g).reshape(p.get(name).shape())));
         }
         return out;
     }

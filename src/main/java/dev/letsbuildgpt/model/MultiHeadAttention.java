@@ -1,6 +1,10 @@
 package dev.letsbuildgpt.model;
 
 import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
  * Several heads of self-attention in parallel, their outputs concatenated, then (in the lecture's blocks) a
@@ -57,6 +61,53 @@ final class MultiHeadAttention {
             w[h] = g.param(role == Role.KEY ? head.key : role == Role.QUERY ? head.query : head.value);
         }
         return w.length == 1 ? w[0] : g.sd.concat(1, w);
+    }
+
+    /**
+     * Every head's query, key and value weights side by side in one [C, 3 * H * hs] row-major matrix: all heads'
+     * queries (head by head), then their keys, then their values, so that one vector-matrix or matrix product gives
+     * every head's q, k and v. The hand-written paths ({@link KvCacheDecoder}, {@link ManualBackprop}) compute with
+     * this layout.
+     *
+     * @param weights a head's [C, hs] weight by parameter name: the parameters, or optimizer state shaped like them
+     */
+    float[] fusedQkv(Function<String, INDArray> weights) {
+        int width = heads.length * headSize;
+        float[] fused = null;
+        for (int h = 0; h < heads.length; h++) {
+            String[] roles = roles(h);
+            for (int r = 0; r < 3; r++) {
+                float[] w = Parameters.floats(weights.apply(roles[r]));   // [C, hs]
+                int c = w.length / headSize;
+                if (fused == null) {
+                    fused = new float[c * 3 * width];
+                }
+                for (int i = 0; i < c; i++) {
+                    System.arraycopy(w, i * headSize, fused, i * 3 * width + r * width + h * headSize, headSize);
+                }
+            }
+        }
+        return fused;
+    }
+
+    /** The inverse of {@link #fusedQkv}: each head's [C, hs] block of a fused matrix, by parameter name. */
+    void splitQkv(float[] fused, BiConsumer<String, float[]> each) {
+        int width = heads.length * headSize;
+        int c = fused.length / (3 * width);
+        for (int h = 0; h < heads.length; h++) {
+            String[] roles = roles(h);
+            for (int r = 0; r < 3; r++) {
+                float[] part = new float[c * headSize];
+                for (int i = 0; i < c; i++) {
+                    System.arraycopy(fused, i * 3 * width + r * width + h * headSize, part, i * headSize, headSize);
+                }
+                each.accept(roles[r], part);
+            }
+        }
+    }
+
+    private String[] roles(int h) {
+        return new String[]{heads[h].query, heads[h].key, heads[h].value};
     }
 
     /** [B*T, H*hs] -> [B, H, T, hs] */

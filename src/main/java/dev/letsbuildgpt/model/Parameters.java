@@ -74,6 +74,11 @@ public final class Parameters {
         return a;
     }
 
+    /** An array's values in row-major order, as floats (what the hand-written paths compute on). */
+    static float[] floats(INDArray a) {
+        return a.castTo(DataType.FLOAT).dup('c').data().asFloat();
+    }
+
     public List<String> names() {
         return List.copyOf(arrays.keySet());
     }
