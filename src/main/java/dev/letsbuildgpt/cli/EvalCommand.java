@@ -2,8 +2,7 @@ package dev.letsbuildgpt.cli;
 
 import dev.letsbuildgpt.data.Batches;
 import dev.letsbuildgpt.data.Dataset;
-import dev.letsbuildgpt.model.Gpt;
-import dev.letsbuildgpt.model.GptGraph;
+import dev.letsbuildgpt.model.LanguageModel;
 import dev.letsbuildgpt.train.Checkpoint;
 import dev.letsbuildgpt.train.Trainer;
 import picocli.CommandLine.Command;
@@ -36,14 +35,13 @@ final class EvalCommand implements Callable<Integer> {
             throw new dev.letsbuildgpt.GptException("--eval-iters must be positive, got " + iters);
         }
         Dataset ds = Dataset.of(data.load(), ck.tokenizer());
-        Gpt model = ck.model();
+        LanguageModel model = ck.model();
         int batch = ck.config().train().batchSize();
         int block = ck.config().model().blockSize();
-        GptGraph g = model.graph(Gpt.Mode.EVAL, batch, block);
         Batches batches = new Batches(ds, batch, block, seed);
         for (Dataset.Split split : Dataset.Split.values()) {
             System.out.printf("%s loss %.4f%n", split == Dataset.Split.TRAIN ? "train" : "val",
-                    Trainer.estimateLoss(g, batches, split, iters));
+                    Trainer.estimateLoss(model, batches, split, iters));
         }
         System.out.printf("(step %d, %d batches of %d x %d per split)%n", ck.step(), iters, batch, block);
         return 0;

@@ -1,6 +1,6 @@
 package dev.letsbuildgpt.cli;
 
-import dev.letsbuildgpt.model.Gpt;
+import dev.letsbuildgpt.model.LanguageModel;
 import dev.letsbuildgpt.train.Checkpoint;
 import dev.letsbuildgpt.train.Json;
 import picocli.CommandLine.Command;
@@ -17,7 +17,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Checkpoint ck = Checkpoint.load(ckpt);
-        Gpt model = ck.model();
+        LanguageModel model = ck.model();
         System.out.println("checkpoint: " + Checkpoint.fileOf(ckpt));
         System.out.printf("step: %d of %d%n", ck.step(), ck.config().train().maxIters());
         System.out.printf("parameters: %,d%n", model.parameters().count());
@@ -25,6 +25,7 @@ final class InfoCommand implements Callable<Integer> {
             System.out.printf("best val loss: %.4f%n", ck.bestValLoss());
         }
         System.out.println("vocabulary: " + ck.tokenizer().vocabSize() + " characters");
+        System.out.println("trained by: " + ck.trainedBy());
         System.out.println("configuration:");
         System.out.println(Json.write(ck.config()));
         return 0;

@@ -1,6 +1,6 @@
 package dev.letsbuildgpt.cli;
 
-import dev.letsbuildgpt.model.Gpt;
+import dev.letsbuildgpt.model.LanguageModel;
 import dev.letsbuildgpt.sample.Sampler;
 import dev.letsbuildgpt.train.Checkpoint;
 import picocli.CommandLine.Command;
@@ -40,7 +40,7 @@ final class SampleCommand implements Callable<Integer> {
         Checkpoint ck = Checkpoint.load(ckpt);
         var tok = ck.tokenizer();
         tok.encode(prompt);  // a character outside the vocabulary fails here, before any work
-        Gpt model = ck.model();
+        LanguageModel model = ck.model();
         Sampler sampler = new Sampler(model, tok, !noKvCache);
         System.out.print(prompt);
         sampler.generate(prompt, settings, piece -> {

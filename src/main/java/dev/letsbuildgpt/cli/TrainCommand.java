@@ -64,6 +64,8 @@ final class TrainCommand implements Callable<Integer> {
         @Option(names = "--decay-lr", paramLabel = "BOOL", description = "Cosine learning-rate decay") Boolean decayLr;
         @Option(names = "--min-lr", paramLabel = "LR") Double minLr;
         @Option(names = "--keep-checkpoints", paramLabel = "N", description = "Checkpoints kept in checkpoints/ (default 3)") Integer keepCheckpoints;
+        @Option(names = "--shards", paramLabel = "N", description = "Split each batch into N shards computed in parallel"
+                + " (default 4; part of the run's arithmetic, the same on any number of cores)") Integer shards;
 
         Map<String, String> asMap() {
             Map<String, String> m = new LinkedHashMap<>();
@@ -84,6 +86,7 @@ final class TrainCommand implements Callable<Integer> {
             put(m, "decay-lr", decayLr);
             put(m, "min-lr", minLr);
             put(m, "keep-checkpoints", keepCheckpoints);
+            put(m, "shards", shards);
             return m;
         }
 
@@ -123,6 +126,10 @@ final class TrainCommand implements Callable<Integer> {
         Trainer trainer = ck != null ? Trainer.resume(ck, dir, ds, overrides.maxIters) : Trainer.start(cfg, ds, dir);
         System.out.printf("%s %s: %s, %,d parameters%n", ck != null ? "resuming at step " + ck.step() + ", preset"
                 : "preset", run.preset(), describe(trainer.config()), trainer.model().parameters().count());
+        System.out.println(trainer.backprop().equals("fast")
+                ? String.format("gradients: the CPU fast path, batches in %d shards on %d thread(s)",
+                        trainer.config().train().shards(), dev.letsbuildgpt.model.Backend.threads())
+                : "gradients: SameDiff's graph");
         Metrics.Evaluation last;
         try (Progress progress = Progress.forConsole(trainer.step(), trainer.config().train().maxIters(), System.out)) {
             last = trainer.run(progress);

@@ -3,14 +3,6 @@ package dev.letsbuildgpt.data;
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.Dataset.Split;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.ObjectInputFilter;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
-import java.util.Base64;
-import java.util.Random;
 
 /**
  * The lecture's {@code get_batch}: {@code batchSize} windows of {@code blockSize} tokens at random offsets, and the
@@ -36,7 +28,7 @@ public final class Batches {
     private final Dataset data;
     private final int batchSize;
     private final int blockSize;
-    private Random random;
+    private Rng random;
 
     public Batches(Dataset data, int batchSize, int blockSize, long seed) {
         if (batchSize <= 0 || blockSize <= 0) {
@@ -46,7 +38,7 @@ public final class Batches {
         this.data = data;
         this.batchSize = batchSize;
         this.blockSize = blockSize;
-        this.random = new Random(seed);
+        this.random = new Rng(seed);
     }
 
     public Batch next(Split split) {
@@ -61,26 +53,25 @@ public final class Batches {
         return new Batch(x, y);
     }
 
-    /** The random stream's state, for checkpoints. */
-    public String state() {
-        try (ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-             ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(random);
-            out.flush();
-            return Base64.getEncoder().encodeToString(bytes.toByteArray());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+    /** The random stream's state, for checkpoints: one number. */
+    public long state() {
+        return random.state();
+    }
+
+    /** Continues from a state from {@link #state()}. */
+    public void restore(long state) {
+        try {
+            random = Rng.fromState(state);
+        } catch (IllegalArgumentException e) {
+            throw new GptException("checkpoint holds an unreadable random-number state (" + state + ")");
         }
     }
 
-    /** Restores a state from {@link #state()}. */
-    public void restore(String state) {
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(Base64.getDecoder().decode(state)))) {
-            // A checkpoint is outside data: accept a java.util.Random and nothing else.
-            in.setObjectInputFilter(ObjectInputFilter.Config.createFilter("java.util.Random;!*"));
-            random = (Random) in.readObject();
-        } catch (IOException | ClassNotFoundException | IllegalArgumentException | ClassCastException e) {
-            throw new GptException("checkpoint holds an unreadable random-number state");
-        }
+    public int batchSize() {
+        return batchSize;
+    }
+
+    public int blockSize() {
+        return blockSize;
     }
 }

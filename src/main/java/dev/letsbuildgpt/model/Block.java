@@ -4,26 +4,102 @@ import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
  * A transformer block: communication (self-attention) followed by computation (feed-forward), each added to a
- * residual stream. The residual connections give gradients a straight path from the loss to the input, which
- * is what lets deep stacks train. Normalisation is pre-norm, as in the lecture (unlike the original paper):
- * {@code x = x + sa(ln1(x)); x = x + ffwd(ln2(x))}.
+ * residual stream: {@code x = x + sa(ln1(x)); x = x + ffwd(ln2(x))}. The residual connections give gradients a
+ * straight path from the loss to the input, which is what lets deep stacks train. Normalisation is pre-norm, as in
+ * the lecture (unlike the original paper); the lecture's stage before LayerNorm has none.
  */
-final class Block {
+public final class Block {
+    public final String name;
+    public final int nEmbd;
+    final LayerNorm ln1;      // null in the RESIDUAL stage, which comes before the lecture adds LayerNorm
     final MultiHeadAttention sa;
-    final FeedForward ffwd;
-    final LayerNorm ln1;  // null in the RESIDUAL stage, which comes before the lecture adds LayerNorm
     final LayerNorm ln2;
+    final FeedForward ffwd;
 
-    Block(Parameters p, String name, GptConfig c, boolean layerNorm) {
-        this.sa = new MultiHeadAttention(p, name + ".sa", c.nEmbd(), c.nHead(), c.headSize(), true, c.bias());
-        this.ffwd = FeedForward.block(p, name + ".ffwd", c.nEmbd(), c.bias());
+    public Block(Parameters p, String name, GptConfig c, boolean layerNorm) {
+        this.name = name;
+        this.nEmbd = c.nEmbd();
+        this.sa = new MultiHeadAttention(p, name + ".sa", c.nEmbd(), c.nHead(), c.headSize(), true, c.bias(),
+                c.dropout());
+        this.ffwd = FeedForward.block(p, name + ".ffwd", c.nEmbd(), c.bias(), c.dropout());
         this.ln1 = layerNorm ? new LayerNorm(p, name + ".ln1", c.nEmbd()) : null;
         this.ln2 = layerNorm ? new LayerNorm(p, name + ".ln2", c.nEmbd()) : null;
     }
 
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
+
     /** x: [B*T, C] -> [B*T, C] */
-    SDVariable forward(GraphBuilder g, SDVariable x) {
-        x = x.add(sa.forward(g, ln1 == null ? x : ln1.forward(g, x)));
-        return x.add(ffwd.forward(g, ln2 == null ? x : ln2.forward(g, x)));
+    public SDVariable define(Graph g, SDVariable x) {
+        x = x.add(sa.define(g, ln1 == null ? x : ln1.define(g, x)));
+        return x.add(ffwd.define(g, ln2 == null ? x : ln2.define(g, x)));
+    }
+
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
+
+    public Pass pass(Shard s) {
+        return new Pass(s);
+    }
+
+    /** One shard's forward and backward pass; the residual stream is updated in place. */
+    public final class Pass {
+        final LayerNorm.Pass ln1;
+        final MultiHeadAttention.Pass sa;
+        final LayerNorm.Pass ln2;
+        final FeedForward.Pass ffwd;
+        final float[] in1;        // without LayerNorm: copies of the stream that attention and feed-forward read,
+        final float[] in2;        // kept for their backward pass while the stream itself moves on
+
+        Pass(Shard s) {
+            ln1 = Block.this.ln1 == null ? null : Block.this.ln1.pass(s);
+            sa = Block.this.sa.pass(s);
+            ln2 = Block.this.ln2 == null ? null : Block.this.ln2.pass(s);
+            ffwd = Block.this.ffwd.pass(s);
+            in1 = ln1 == null ? new float[s.rows * nEmbd] : null;
+            in2 = ln2 == null ? new float[s.rows * nEmbd] : null;
+        }
+
+        /** x [N, C], the residual stream: x += sa(ln1(x)); x += ffwd(ln2(x)). Returns x. */
+        public float[] forward(float[] x) {
+            add(x, sa.forward(ln1 == null ? copy(x, in1) : ln1.forward(x)));
+            add(x, ffwd.forward(ln2 == null ? copy(x, in2) : ln2.forward(x)));
+            return x;
+        }
+
+        /**
+         * dx [N, C], the gradient of the block's output, becomes that of its input: each residual passes the gradient
+         * straight through and adds what comes back through its branch.
+         */
+        public float[] backward(float[] dx) {
+            float[] d = ffwd.backward(dx);
+            add(dx, ln2 == null ? d : ln2.backward(d));
+            d = sa.backward(dx);
+            add(dx, ln1 == null ? d : ln1.backward(d));
+            return dx;
+        }
+    }
+
+    static void add(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    private static float[] copy(float[] from, float[] to) {
+        System.arraycopy(from, 0, to, 0, to.length);
+        return to;
+    }
+
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    public Head.Cache cache(int blockSize) {
+        return sa.cache(blockSize);
+    }
+
+    /** x [C] at position pos -> [C] */
+    public float[] step(Head.Cache c, float[] x, int pos) {
+        float[] y = x.clone();
+        add(y, sa.step(c, ln1 == null ? x : ln1.step(x), pos));
+        add(y, ffwd.step(ln2 == null ? y : ln2.step(y)));
+        return y;
     }
 }

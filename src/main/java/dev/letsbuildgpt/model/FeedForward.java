@@ -4,37 +4,99 @@ import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
  * The per-position computation after attention: "the tokens have gathered information, now they think about it".
- * In a block it is Linear(C, 4C), ReLU, Linear(4C, C), dropout; the lecture's first version, before blocks, is a
- * single Linear(C, C) and ReLU.
+ * In a block it is {@code Linear(C, 4C), ReLU, Linear(4C, C), Dropout}; the lecture's first version, before blocks,
+ * is a single {@code Linear(C, C), ReLU}.
  */
-final class FeedForward {
-    final String name;
-    final Linear expand;
-    final Linear project;  // null in the single-layer version
+public final class FeedForward {
+    public final String name;
+    public final int nEmbd;
+    final Linear expand;      // net.0
+    final Linear project;     // net.2; null in the single-layer version
+    final Dropout dropout;    // net.3
 
-    private FeedForward(Parameters p, String name, int nEmbd, boolean inBlock, boolean bias) {
+    private FeedForward(Parameters p, String name, int nEmbd, boolean inBlock, boolean bias, double dropout) {
         this.name = name;
-        // Named after the lecture's nn.Sequential indices: net.0 = Linear, net.1 = ReLU, net.2 = Linear.
+        this.nEmbd = nEmbd;
+        // Named after the lecture's nn.Sequential indices: net.0 = Linear, net.1 = ReLU, net.2 = Linear, net.3 = Dropout.
         this.expand = new Linear(p, name + ".net.0", nEmbd, inBlock ? 4 * nEmbd : nEmbd, bias);
         this.project = inBlock ? new Linear(p, name + ".net.2", 4 * nEmbd, nEmbd, bias) : null;
+        this.dropout = new Dropout(name + ".net.3", inBlock ? dropout : 0);
     }
 
-    /** Linear(C, 4C), ReLU, Linear(4C, C), dropout: the block's feed-forward. */
-    static FeedForward block(Parameters p, String name, int nEmbd, boolean bias) {
-        return new FeedForward(p, name, nEmbd, true, bias);
+    /** Linear(C, 4C), ReLU, Linear(4C, C), Dropout: the block's feed-forward. */
+    public static FeedForward block(Parameters p, String name, int nEmbd, boolean bias, double dropout) {
+        return new FeedForward(p, name, nEmbd, true, bias, dropout);
     }
 
     /** Linear(C, C), ReLU: the lecture's feed-forward before it introduces blocks. */
-    static FeedForward single(Parameters p, String name, int nEmbd, boolean bias) {
-        return new FeedForward(p, name, nEmbd, false, bias);
+    public static FeedForward single(Parameters p, String name, int nEmbd, boolean bias) {
+        return new FeedForward(p, name, nEmbd, false, bias, 0);
     }
 
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
+
     /** x: [B*T, C] -> [B*T, C] */
-    SDVariable forward(GraphBuilder g, SDVariable x) {
-        SDVariable h = g.sd.nn.relu(expand.forward(g, x), 0);
+    public SDVariable define(Graph g, SDVariable x) {
+        SDVariable h = g.sd().nn.relu(expand.define(g, x), 0);               // [B*T, 4C]
         if (project == null) {
             return h;
         }
-        return g.dropout(name, project.forward(g, h), (long) g.batch * g.time, project.out);
+        return dropout.define(g, project.define(g, h), (long) g.batch() * g.time(), nEmbd);
+    }
+
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
+
+    public Pass pass(Shard s) {
+        return new Pass(s);
+    }
+
+    /** One shard's forward and backward pass. */
+    public final class Pass {
+        final Linear.Pass expand;
+        final Linear.Pass project;
+        final Dropout.Pass dropout;
+        final float[] dh;              // [N, C] the single-layer version's gradient buffer (the block's is project's)
+        float[] h;                     // [N, 4C] after ReLU: its sign is ReLU's derivative
+
+        Pass(Shard s) {
+            this.expand = FeedForward.this.expand.pass(s);
+            this.project = FeedForward.this.project == null ? null : FeedForward.this.project.pass(s);
+            this.dropout = FeedForward.this.dropout.pass(s, s.time * nEmbd);
+            this.dh = project == null ? new float[s.rows * nEmbd] : null;
+        }
+
+        /** x [N, C] -> [N, C] */
+        public float[] forward(float[] x) {
+            h = expand.forward(x);
+            for (int i = 0; i < h.length; i++) {
+                h[i] = Math.max(0f, h[i]);    // ReLU, in place
+            }
+            return project == null ? h : dropout.forward(project.forward(h));
+        }
+
+        public float[] backward(float[] dOut) {
+            float[] dh = project == null ? copyInto(dOut, this.dh) : project.backward(dropout.backward(dOut));
+            for (int i = 0; i < dh.length; i++) {
+                if (h[i] <= 0f) {
+                    dh[i] = 0f;               // ReLU passes the gradient only where its output was positive
+                }
+            }
+            return expand.backward(dh);
+        }
+
+        private static float[] copyInto(float[] from, float[] to) {
+            System.arraycopy(from, 0, to, 0, to.length);
+            return to;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    public float[] step(float[] x) {
+        float[] h = expand.step(x);
+        for (int i = 0; i < h.length; i++) {
+            h[i] = Math.max(0f, h[i]);
+        }
+        return project == null ? h : project.step(h);
     }
 }

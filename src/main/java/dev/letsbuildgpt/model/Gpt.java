@@ -1,8 +1,6 @@
 package dev.letsbuildgpt.model;
 
-import org.nd4j.autodiff.loss.LossReduce;
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -10,138 +8,199 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The GPT language model (and, by {@link GptConfig#stage()}, each simpler model the lecture builds on the way).
+ * The GPT language model, and each model the lecture builds on the way to it (by {@link GptConfig#stage()}):
  *
  * <pre>
- *   idx [B, T] -> token_embedding_table + position_embedding_table -> blocks -> ln_f -> lm_head -> logits [B, T, V]
+ *   idx [B, T] -> token_embedding_table + position_embedding_table   x [B*T, C]
+ *              -> sa_head                                            HEAD: one head of size C
+ *              -> sa_heads (-> ffwd)                                 MULTIHEAD (FFWD): 4 heads of C/4 (+ Linear, ReLU)
+ *              -> blocks (-> ln_f)                                   RESIDUAL (GPT): n_layer blocks (+ LayerNorm)
+ *              -> lm_head                                            logits [B*T, V]
  * </pre>
  *
  * The module tree, and so the parameter names, follow the lecture's gpt.py: {@code blocks.0.sa.heads.1.key.weight},
- * {@code blocks.0.ffwd.net.0.bias}, {@code ln_f.weight}, {@code lm_head.weight}. A {@code Gpt} owns its
- * {@link Parameters}; {@link #graph} builds a SameDiff graph over them for a given batch and time size.
+ * {@code blocks.0.ffwd.net.0.bias}, {@code ln_f.weight}, {@code lm_head.weight}.
  */
-public final class Gpt {
-    private final GptConfig config;
-    private final Parameters params;
-
-    // The modules; which are present depends on the stage. (Package-private: KvCacheDecoder walks them too.)
-    final Embedding tokenEmbedding;
-    final Embedding positionEmbedding;       // not in BIGRAM
-    final MultiHeadAttention attention;      // HEAD, MULTIHEAD, FFWD
-    final FeedForward feedForward;           // FFWD
+public final class Gpt extends LanguageModel {
+    final Embedding tokenEmbedding;          // token_embedding_table [V, C]
+    final Embedding positionEmbedding;       // position_embedding_table [block_size, C]
+    final Head saHead;                       // HEAD
+    final MultiHeadAttention saHeads;        // MULTIHEAD, FFWD
+    final FeedForward ffwd;                  // FFWD
     final List<Block> blocks = new ArrayList<>();  // RESIDUAL, GPT
     final LayerNorm lnF;                     // GPT
-    final Linear lmHead;                     // all but BIGRAM
+    final Linear lmHead;                     // [C, V]
 
     public Gpt(GptConfig config, long seed) {
-        this(config, seed, DataType.FLOAT);
-    }
-
-    /** @param dataType FLOAT for training; DOUBLE for gradient checks */
-    public Gpt(GptConfig config, long seed, DataType dataType) {
-        Backend.configure();
-        this.config = config;
-        this.params = new Parameters(dataType, seed);
+        super(config, seed);
         Stage stage = config.stage();
+        if (stage == Stage.BIGRAM) {
+            throw new IllegalArgumentException("the bigram stage is a BigramLanguageModel");
+        }
         int v = config.vocabSize();
         int c = config.nEmbd();
-        if (stage == Stage.BIGRAM) {
-            // Each token reads the logits for the next token straight off a row of the table.
-            tokenEmbedding = new Embedding(params, "token_embedding_table", v, v);
-            positionEmbedding = null;
-            attention = null;
-            feedForward = null;
-            lnF = null;
-            lmHead = null;
-            return;
-        }
         tokenEmbedding = new Embedding(params, "token_embedding_table", v, c);
         positionEmbedding = new Embedding(params, "position_embedding_table", config.blockSize(), c);
-        switch (stage) {
-            case HEAD -> {
-                attention = MultiHeadAttention.singleHead(params, "sa_head", c);
-                feedForward = null;
-            }
-            case MULTIHEAD, FFWD -> {
-                attention = new MultiHeadAttention(params, "sa_heads", c, config.nHead(), config.headSize(),
-                        false, config.bias());
-                feedForward = stage == Stage.FFWD ? FeedForward.single(params, "ffwd", c, config.bias()) : null;
-            }
-            default -> {
-                attention = null;
-                feedForward = null;
-                for (int i = 0; i < config.nLayer(); i++) {
-                    blocks.add(new Block(params, "blocks." + i, config, stage == Stage.GPT));
-                }
+        saHead = stage == Stage.HEAD ? new Head(params, "sa_head", c, c, 0) : null;
+        saHeads = stage == Stage.MULTIHEAD || stage == Stage.FFWD
+                ? new MultiHeadAttention(params, "sa_heads", c, config.nHead(), config.headSize(), false, config.bias(), 0)
+                : null;
+        ffwd = stage == Stage.FFWD ? FeedForward.single(params, "ffwd", c, config.bias()) : null;
+        if (stage.usesBlocks()) {
+            for (int i = 0; i < config.nLayer(); i++) {
+                blocks.add(new Block(params, "blocks." + i, config, stage == Stage.GPT));
             }
         }
         lnF = stage == Stage.GPT ? new LayerNorm(params, "ln_f", c) : null;
         lmHead = new Linear(params, "lm_head", c, v, config.bias());
     }
 
-    public GptConfig config() {
-        return config;
-    }
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
 
-    public Parameters parameters() {
-        return params;
-    }
-
-    /** What a graph is for: training (dropout on, loss), evaluation (no dropout, loss), inference (logits). */
-    public enum Mode { TRAIN, EVAL, INFER }
-
-    /**
-     * Builds a graph over this model's parameter arrays. Shapes are static: SameDiff's reshapes need them.
-     *
-     * @param batch B, the number of sequences
-     * @param time  T, at most block_size
-     */
-    public GptGraph graph(Mode mode, int batch, int time) {
-        if (time > config.blockSize()) {
-            throw new IllegalArgumentException("Cannot forward sequence of length " + time
-                    + ", block size is only " + config.blockSize());
-        }
-        SameDiff sd = SameDiff.create();
-        GraphBuilder g = new GraphBuilder(sd, params, batch, time, mode == Mode.TRAIN, config.dropout());
-        SDVariable idx = sd.placeHolder(GptGraph.INPUT, DataType.INT32, batch, time);
-        SDVariable flat = sd.reshape(idx, (long) batch * time);                    // [B*T]
-        SDVariable logits = sd.reshape(GptGraph.LOGITS, forward(g, flat), batch, time, config.vocabSize());
-        if (mode != Mode.INFER) {
-            SDVariable targets = sd.placeHolder(GptGraph.TARGETS, DataType.INT32, batch, time);
-            // Cross-entropy between softmax(logits) and the next tokens, averaged over all B*T positions.
-            SDVariable labels = sd.oneHot(null, sd.reshape(targets, (long) batch * time), config.vocabSize(),
-                    -1, 1.0, 0.0, params.dataType());
-            SDVariable loss = sd.loss.softmaxCrossEntropy(GptGraph.LOSS, labels,
-                    sd.reshape(logits, (long) batch * time, config.vocabSize()), null,
-                    LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
-            sd.setLossVariables(loss);
-        }
-        return new GptGraph(this, sd, mode, batch, time, g.dropoutMasks());
-    }
-
-    /** tokens: [B*T] -> logits [B*T, V] */
-    private SDVariable forward(GraphBuilder g, SDVariable tokens) {
-        SDVariable x = tokenEmbedding.forward(g, tokens);  // [B*T, C] (or [B*T, V] for the bigram)
-        if (config.stage() == Stage.BIGRAM) {
-            return x;
-        }
-        // Position embeddings of 0..T-1 ([T, C]), added to every sequence of the batch.
-        SDVariable positions = g.sd.constant("positions", Nd4j.arange(0, g.time).castTo(DataType.INT32));
-        SDVariable pos = positionEmbedding.forward(g, positions);                       // [T, C]
+    @Override
+    public SDVariable define(Graph g, SDVariable idx) {
         int c = config.nEmbd();
-        x = g.sd.reshape(g.sd.reshape(x, g.batch, g.time, c).add(pos), (long) g.batch * g.time, c);
-        if (attention != null) {
-            x = attention.forward(g, x);
+        SDVariable tok = tokenEmbedding.define(g, idx);                                              // [B*T, C]
+        SDVariable positions = g.sd().constant("positions", Nd4j.arange(0, g.time()).castTo(DataType.INT32));
+        SDVariable pos = positionEmbedding.define(g, positions);                                     // [T, C]
+        // Every sequence of the batch gets the same position embeddings: [B, T, C] + [T, C]
+        SDVariable x = g.sd().reshape(g.sd().reshape(tok, g.batch(), g.time(), c).add(pos), (long) g.batch() * g.time(), c);
+        if (saHead != null) {
+            x = saHead.define(g, x);
         }
-        if (feedForward != null) {
-            x = feedForward.forward(g, x);
+        if (saHeads != null) {
+            x = saHeads.define(g, x);
+        }
+        if (ffwd != null) {
+            x = ffwd.define(g, x);
         }
         for (Block block : blocks) {
-            x = block.forward(g, x);
+            x = block.define(g, x);
         }
         if (lnF != null) {
-            x = lnF.forward(g, x);
+            x = lnF.define(g, x);
         }
-        return lmHead.forward(g, x);                                                    // [B*T, V]
+        return lmHead.define(g, x);                                                                  // [B*T, V]
+    }
+
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
+
+    @Override
+    public LanguageModel.Pass pass(Shard s) {
+        return new Pass(s);
+    }
+
+    /** One shard's forward and backward pass: the same composition, over the modules' passes. */
+    final class Pass implements LanguageModel.Pass {
+        final Shard s;
+        final int[] positions;       // [N]: each row's position in its sequence
+        final Embedding.Pass tok;
+        final Embedding.Pass pos;
+        final Head.Pass saHead;
+        final MultiHeadAttention.Pass saHeads;
+        final FeedForward.Pass ffwd;
+        final Block.Pass[] blocks;
+        final LayerNorm.Pass lnF;
+        final Linear.Pass lmHead;
+        final float[] x;             // [N, C] the embeddings, then (in the block stages) the residual stream
+
+        Pass(Shard s) {
+            this.s = s;
+            int c = config.nEmbd();
+            positions = new int[s.rows];
+            for (int r = 0; r < s.rows; r++) {
+                positions[r] = r % s.time;
+            }
+            tok = tokenEmbedding.pass(s);
+            pos = positionEmbedding.pass(s);
+            saHead = Gpt.this.saHead == null ? null : Gpt.this.saHead.pass(s);
+            saHeads = Gpt.this.saHeads == null ? null : Gpt.this.saHeads.pass(s);
+            ffwd = Gpt.this.ffwd == null ? null : Gpt.this.ffwd.pass(s);
+            blocks = Gpt.this.blocks.stream().map(b -> b.pass(s)).toArray(Block.Pass[]::new);
+            lnF = Gpt.this.lnF == null ? null : Gpt.this.lnF.pass(s);
+            lmHead = Gpt.this.lmHead.pass(s);
+            x = new float[s.rows * c];
+        }
+
+        @Override
+        public float[] forward(int[] idx) {
+            float[] t = tok.forward(idx);
+            float[] p = pos.forward(positions);
+            for (int i = 0; i < x.length; i++) {
+                x[i] = t[i] + p[i];
+            }
+            float[] h = x;
+            if (saHead != null) {
+                h = saHead.forward(h);
+            }
+            if (saHeads != null) {
+                h = saHeads.forward(h);
+            }
+            if (ffwd != null) {
+                h = ffwd.forward(h);
+            }
+            for (Block.Pass b : blocks) {
+                h = b.forward(h);            // in place: h stays x, the residual stream
+            }
+            if (lnF != null) {
+                h = lnF.forward(h);
+            }
+            return lmHead.forward(h);
+        }
+
+        @Override
+        public void backward(float[] dLogits) {
+            float[] d = lmHead.backward(dLogits);
+            if (lnF != null) {
+                d = lnF.backward(d);
+            }
+            for (int i = blocks.length - 1; i >= 0; i--) {
+                d = blocks[i].backward(d);   // in place
+            }
+            if (ffwd != null) {
+                d = ffwd.backward(d);
+            }
+            if (saHeads != null) {
+                d = saHeads.backward(d);
+            }
+            if (saHead != null) {
+                d = saHead.backward(d);
+            }
+            tok.backward(d);                 // x = tok + pos: both get the same gradient
+            pos.backward(d);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    @Override
+    public Decoder decoder() {
+        return new Decoder() {
+            final Head.Cache headCache = saHead == null ? null : saHead.cache(config.blockSize());
+            final Head.Cache headsCache = saHeads == null ? null : saHeads.cache(config.blockSize());
+            final Head.Cache[] blockCaches = blocks.stream().map(b -> b.cache(config.blockSize()))
+                    .toArray(Head.Cache[]::new);
+
+            protected float[] step(int token, int position) {
+                float[] x = tokenEmbedding.step(token);
+                Block.add(x, positionEmbedding.step(position));
+                if (saHead != null) {
+                    x = saHead.step(headCache, x, position);
+                }
+                if (saHeads != null) {
+                    x = saHeads.step(headsCache, x, position);
+                }
+                if (ffwd != null) {
+                    x = ffwd.step(x);
+                }
+                for (int i = 0; i < blocks.size(); i++) {
+                    x = blocks.get(i).step(blockCaches[i], x, position);
+                }
+                if (lnF != null) {
+                    x = lnF.step(x);
+                }
+                return lmHead.step(x);
+            }
+        };
     }
 }

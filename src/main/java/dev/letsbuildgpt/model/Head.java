@@ -1,21 +1,377 @@
 package dev.letsbuildgpt.model;
 
-/**
- * One head of self-attention: its key, query and value projections (no bias, as in the lecture).
- *
- * <p>Every position emits a query ("what am I looking for"), a key ("what do I contain") and a value ("what I
- * will tell you if you find me interesting"). The attention itself is {@link CausalSelfAttention#attend}; a
- * {@link MultiHeadAttention} runs all of its heads in one batched matmul.
- */
-final class Head {
-    final String key;
-    final String query;
-    final String value;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
-    Head(Parameters p, String name, int nEmbd, int headSize) {
-        // Creation order key, query, value as in the lecture's Head, so a seed gives the same tables in every stage.
-        this.key = new Linear(p, name + ".key", nEmbd, headSize, false).weight;
-        this.query = new Linear(p, name + ".query", nEmbd, headSize, false).weight;
-        this.value = new Linear(p, name + ".value", nEmbd, headSize, false).weight;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * One head of causal self-attention, the lecture's {@code Head}:
+ *
+ * <pre>
+ *   k = key(x), q = query(x), v = value(x)                       each [B, T, head_size]
+ *   wei = softmax(mask(q k^T * head_size^-0.5))                  [B, T, T]: position t looks at positions 0..t
+ *   out = dropout(wei) v                                         [B, T, head_size]
+ * </pre>
+ *
+ * Every position emits a query ("what am I looking for"), a key ("what do I contain") and a value ("what I will tell
+ * you if you find me interesting"); a query's dot product with each key says how much of that key's value it takes.
+ * The scale keeps the scores at unit variance at initialisation: without it softmax sharpens towards one-hot and a
+ * position would listen to a single other one. The mask gives the future weight 0: in the graph by adding a large
+ * negative number (not -infinity, which makes NaN gradients in SameDiff), on the fast path by not computing it.
+ *
+ * <p>The key, query and value weights ([C, head_size] each, no bias, as in the lecture) are stored side by side in
+ * one tensor, queries first, so that one matrix product computes all three; a {@link MultiHeadAttention} keeps all
+ * of its heads' weights in one such tensor and runs every head's attention through {@link Attention}.
+ */
+public final class Head {
+    /** What the graph's mask adds to a score a position must not see: exp(-1e9) is exactly 0 in float and double. */
+    static final double MASKED = -1e9;
+
+    public final String name;
+    public final int nEmbd;
+    public final int headSize;
+    final Linear key;
+    final Linear query;
+    final Linear value;
+    final Linear qkv;         // all three side by side, [C, 3 hs]; null for a head inside a MultiHeadAttention
+    final Dropout dropout;    // on the attention weights
+
+    /** A head of its own (the lecture's first attention model: {@code sa_head = Head(n_embd)}). */
+    public Head(Parameters p, String name, int nEmbd, int headSize, double dropout) {
+        this(p, name, p.tensor(name + ".qkv", nEmbd * 3 * headSize), 0, 1, nEmbd, headSize, dropout, true);
+    }
+
+    /**
+     * Head {@code h} of {@code heads} whose weights live in {@code fused}: [C, 3 * heads * hs], every head's query,
+     * then every head's key, then every head's value.
+     */
+    Head(Parameters p, String name, Parameters.Tensor fused, int h, int heads, int nEmbd, int headSize,
+         double dropout, boolean standalone) {
+        this.name = name;
+        this.nEmbd = nEmbd;
+        this.headSize = headSize;
+        int width = 3 * heads * headSize;
+        // Created key, query, value, as in the lecture's Head, so that a seed gives the same weights in every stage.
+        this.key = new Linear(name + ".key", view(p, name + ".key.weight", fused, (heads + h) * headSize, width), null);
+        this.query = new Linear(name + ".query", view(p, name + ".query.weight", fused, h * headSize, width), null);
+        this.value = new Linear(name + ".value", view(p, name + ".value.weight", fused, (2 * heads + h) * headSize,
+                width), null);
+        double bound = 1 / Math.sqrt(nEmbd);   // nn.Linear's default initialisation
+        p.uniform(key.weight, bound);
+        p.uniform(query.weight, bound);
+        p.uniform(value.weight, bound);
+        this.qkv = standalone ? new Linear(name + ".qkv", Parameters.whole(fused, nEmbd, width), null) : null;
+        this.dropout = new Dropout(name + ".dropout", dropout);
+    }
+
+    private Parameters.Parameter view(Parameters p, String name, Parameters.Tensor fused, int column, int width) {
+        return p.add(name, fused, column, nEmbd, headSize, width, nEmbd, headSize);
+    }
+
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
+
+    /** x: [B*T, C] -> [B*T, head_size]. Names the attention weights {@code name.wei} ([B, T, T]) for plots. */
+    public SDVariable define(Graph g, SDVariable x) {
+        int b = g.batch();
+        int t = g.time();
+        SDVariable k = g.sd().reshape(key.define(g, x), b, t, headSize);               // [B, T, hs]
+        SDVariable q = g.sd().reshape(query.define(g, x), b, t, headSize);             // [B, T, hs]
+        SDVariable v = g.sd().reshape(value.define(g, x), b, t, headSize);             // [B, T, hs]
+        SDVariable scores = g.sd().mmul(q, k, false, true, false).mul(Math.pow(headSize, -0.5));   // [B, T, T]
+        SDVariable masked = scores.add(g.sd().constant(name + ".tril", causalMask(t, g.dataType())));
+        SDVariable wei = g.sd().nn.softmax(name + ".wei", masked, -1);                // [B, T, T]
+        wei = dropout.define(g, wei, b, t, t);
+        return g.sd().reshape(wei.mmul(v), (long) b * t, headSize);                  // [B*T, hs]
+    }
+
+    /** [T, T]: 0 where the column (key position) is at or before the row (query position), MASKED after. */
+    static INDArray causalMask(int t, DataType dataType) {
+        INDArray mask = Nd4j.zeros(dataType, t, t);
+        for (int row = 0; row < t; row++) {
+            for (int col = row + 1; col < t; col++) {
+                mask.putScalar(row, col, MASKED);
+            }
+        }
+        return mask;
+    }
+
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
+
+    public Pass pass(Shard s) {
+        return new Pass(s);
+    }
+
+    /** One shard's forward and backward pass: the three projections in one product, then the attention. */
+    public final class Pass {
+        final Linear.Pass qkv;
+        final Attention attention;
+
+        Pass(Shard s) {
+            this.qkv = Head.this.qkv.pass(s);
+            this.attention = new Attention(s, new Head[]{Head.this});
+        }
+
+        /** x [N, C] -> out [N, hs] */
+        public float[] forward(float[] x) {
+            return attention.forward(qkv.forward(x));
+        }
+
+        public float[] backward(float[] dOut) {
+            return qkv.backward(attention.backward(dOut));
+        }
+    }
+
+    /**
+     * The attention of H heads over a shard, given every position's queries, keys and values side by side in one
+     * [N, 3 W] matrix (W = H * hs; queries of heads 0..H-1, then keys, then values): for each sequence and head,
+     * {@code y = dropout(softmax(causal(q k^T * scale))) v}, the heads' outputs side by side in [N, W].
+     *
+     * <p>A head of a sequence is a [T, hs] block of that matrix, which BLAS reads in place with a row stride of 3W.
+     * The per-(sequence, head) products work on direct buffers: BLAS reads those in place, while a Java array is
+     * copied whole by every native call.
+     */
+    static final class Attention {
+        final Shard s;
+        final Head[] heads;
+        final int h;
+        final int hs;
+        final int t;
+        final int w;                     // H * hs
+        final float scale;
+        final Dropout.Pass[] drop;       // each head's dropout on its attention weights
+        final float[] att;               // [B, H, T, T] attention weights, before dropout
+        final float[] attDropped;        // [B, H, T, T] after dropout (only with dropout)
+        final float[] y;                 // [N, W]
+        final float[] datt;              // [B, H, T, T]
+        final float[] dqkv;              // [N, 3W]
+        final FloatBuffer qkvD;
+        final FloatBuffer attD;
+        final FloatBuffer yD;
+        final FloatBuffer dqkvD;
+        float[] qkv;                     // the input of the last forward pass
+
+        Attention(Shard s, Head[] heads) {
+            this.s = s;
+            this.heads = heads;
+            this.h = heads.length;
+            this.hs = heads[0].headSize;
+            this.t = s.time;
+            this.w = h * hs;
+            this.scale = (float) Math.pow(hs, -0.5);
+            this.drop = new Dropout.Pass[h];
+            for (int i = 0; i < h; i++) {
+                drop[i] = heads[i].dropout.pass(s, t * t);
+            }
+            int n = s.rows;
+            int a = s.batch * h * t * t;
+            att = new float[a];
+            attDropped = heads[0].dropout.active() ? new float[a] : null;
+            y = new float[n * w];
+            datt = new float[a];
+            dqkv = new float[n * 3 * w];
+            qkvD = Sgemm.direct((long) n * 3 * w);
+            attD = Sgemm.direct(a);
+            yD = Sgemm.direct((long) n * w);
+            dqkvD = Sgemm.direct((long) n * 3 * w);
+        }
+
+        private int q(int b, int head) {      // where a sequence's head's queries start in the [N, 3W] matrix
+            return b * t * 3 * w + head * hs;
+        }
+
+        private int a(int b, int head) {      // where a sequence's head's [T, T] attention weights start
+            return (b * h + head) * t * t;
+        }
+
+        /** qkv [N, 3W] -> y [N, W] */
+        float[] forward(float[] qkv) {
+            this.qkv = qkv;
+            int ld = 3 * w;
+            Sgemm.put(qkv, qkvD);
+            for (int b = 0; b < s.batch; b++) {
+                for (int i = 0; i < h; i++) {
+                    Sgemm.gemm(false, true, t, t, hs, scale, qkvD, q(b, i), ld, qkvD, q(b, i) + w, ld, 0f,
+                            attD, a(b, i), t);                                     // wei = q k^T * scale
+                }
+            }
+            Sgemm.get(attD, att);
+            causalSoftmax(att);
+            Sgemm.put(dropped(), attD);
+            for (int b = 0; b < s.batch; b++) {
+                for (int i = 0; i < h; i++) {
+                    Sgemm.gemm(false, false, t, hs, t, 1f, attD, a(b, i), t, qkvD, q(b, i) + 2 * w, ld, 0f,
+                            yD, b * t * w + i * hs, w);                            // out = wei v
+                }
+            }
+            Sgemm.get(yD, y);
+            return y;
+        }
+
+        /** The attention weights after each head's dropout (the weights themselves when nothing is dropped). */
+        private float[] dropped() {
+            boolean any = false;
+            for (Dropout.Pass d : drop) {
+                any |= d.draw();
+            }
+            if (!any) {
+                return att;
+            }
+            for (int b = 0; b < s.batch; b++) {
+                for (int i = 0; i < h; i++) {
+                    int o = a(b, i);
+                    Dropout.Pass d = drop[i];
+                    for (int j = 0, m = b * t * t; j < t * t; j++, m++) {
+                        attDropped[o + j] = att[o + j] * d.factor(m);
+                    }
+                }
+            }
+            return attDropped;
+        }
+
+        /** Softmax of each row over the positions up to its own; the later ones get weight 0. */
+        private void causalSoftmax(float[] a) {
+            for (int r = 0; r < s.batch * h * t; r++) {
+                int o = r * t;
+                int last = r % t;   // the query's position
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j <= last; j++) {
+                    max = Math.max(max, a[o + j]);
+                }
+                float sum = 0f;
+                for (int j = 0; j <= last; j++) {
+                    float e = (float) Math.exp(a[o + j] - max);
+                    a[o + j] = e;
+                    sum += e;
+                }
+                float inv = 1f / sum;
+                for (int j = 0; j <= last; j++) {
+                    a[o + j] *= inv;
+                }
+                Arrays.fill(a, o + last + 1, o + t, 0f);
+            }
+        }
+
+        /** dy [N, W] -> d qkv [N, 3W] */
+        float[] backward(float[] dy) {
+            int ld = 3 * w;
+            Sgemm.put(dy, yD);
+            for (int b = 0; b < s.batch; b++) {
+                for (int i = 0; i < h; i++) {
+                    Sgemm.gemm(false, true, t, t, hs, 1f, yD, b * t * w + i * hs, w, qkvD, q(b, i) + 2 * w, ld, 0f,
+                            attD, a(b, i), t);                                     // d wei = dy v^T
+                }
+            }
+            Sgemm.get(attD, datt);
+            Sgemm.put(attDropped != null && drop[0].dropped ? attDropped : att, attD);
+            for (int b = 0; b < s.batch; b++) {
+                for (int i = 0; i < h; i++) {
+                    Sgemm.gemm(true, false, t, hs, t, 1f, attD, a(b, i), t, yD, b * t * w + i * hs, w, 0f,
+                            dqkvD, q(b, i) + 2 * w, ld);                           // dv = wei^T dy
+                }
+            }
+            softmaxBackward();
+            Sgemm.put(datt, attD);   // now the gradient of the scores
+            for (int b = 0; b < s.batch; b++) {
+                for (int i = 0; i < h; i++) {
+                    int q = q(b, i);
+                    int a = a(b, i);
+                    // scores = q k^T * scale: dq = d scores k * scale, dk = d scores^T q * scale
+                    Sgemm.gemm(false, false, t, hs, t, scale, attD, a, t, qkvD, q + w, ld, 0f, dqkvD, q, ld);
+                    Sgemm.gemm(true, false, t, hs, t, scale, attD, a, t, qkvD, q, ld, 0f, dqkvD, q + w, ld);
+                }
+            }
+            Sgemm.get(dqkvD, dqkv);
+            return dqkv;
+        }
+
+        /** d wei (after dropout) -> d scores, row by row: wei * (d wei - sum_j d wei_j * wei_j). */
+        private void softmaxBackward() {
+            for (int b = 0; b < s.batch; b++) {
+                for (int i = 0; i < h; i++) {
+                    Dropout.Pass d = drop[i];
+                    if (d.dropped) {
+                        int o = a(b, i);
+                        for (int j = 0, m = b * t * t; j < t * t; j++, m++) {
+                            datt[o + j] *= d.factor(m);
+                        }
+                    }
+                }
+            }
+            for (int r = 0; r < s.batch * h * t; r++) {
+                int o = r * t;
+                float dot = 0f;
+                for (int j = 0; j < t; j++) {
+                    dot += datt[o + j] * att[o + j];
+                }
+                for (int j = 0; j < t; j++) {
+                    datt[o + j] = att[o + j] * (datt[o + j] - dot);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    /** The keys and values of the positions seen so far, per head: what makes decoding one position at a time cheap. */
+    static final class Cache {
+        final float[][] keys;     // per head: [block_size, hs]
+        final float[][] values;
+
+        Cache(int heads, int blockSize, int headSize) {
+            keys = new float[heads][blockSize * headSize];
+            values = new float[heads][blockSize * headSize];
+        }
+    }
+
+    public Cache cache(int blockSize) {
+        return new Cache(1, blockSize, headSize);
+    }
+
+    /** x [C] at position pos -> out [hs]; this position's key and value join the cache. */
+    public float[] step(Cache c, float[] x, int pos) {
+        return attendStep(c, qkv.step(x), pos, 1, headSize);
+    }
+
+    /**
+     * One position's attention for H heads, from its queries, keys and values side by side ([3 W], as in
+     * {@link Attention}): its keys and values join the cache, and its queries look at positions 0..pos.
+     */
+    static float[] attendStep(Cache c, float[] qkvRow, int pos, int heads, int headSize) {
+        int w = heads * headSize;
+        float scale = (float) Math.pow(headSize, -0.5);
+        float[] out = new float[w];
+        float[] wei = new float[pos + 1];
+        for (int h = 0; h < heads; h++) {
+            int q = h * headSize;
+            float[] keys = c.keys[h];
+            float[] values = c.values[h];
+            System.arraycopy(qkvRow, w + q, keys, pos * headSize, headSize);
+            System.arraycopy(qkvRow, 2 * w + q, values, pos * headSize, headSize);
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j <= pos; j++) {
+                float sc = 0;
+                for (int d = 0; d < headSize; d++) {
+                    sc += qkvRow[q + d] * keys[j * headSize + d];
+                }
+                wei[j] = sc * scale;
+                max = Math.max(max, wei[j]);
+            }
+            float sum = 0;
+            for (int j = 0; j <= pos; j++) {
+                wei[j] = (float) Math.exp(wei[j] - max);
+                sum += wei[j];
+            }
+            for (int j = 0; j <= pos; j++) {
+                float a = wei[j] / sum;
+                for (int d = 0; d < headSize; d++) {
+                    out[q + d] += a * values[j * headSize + d];
+                }
+            }
+        }
+        return out;
     }
 }

@@ -3,25 +3,130 @@ package dev.letsbuildgpt.model;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
- * {@code nn.LayerNorm} over the last axis: normalise each position's vector to mean 0 and variance 1, then scale
- * and shift it by a learned gain and bias. Written out because SameDiff's layerNorm op takes no epsilon.
+ * {@code nn.LayerNorm} over the last axis: normalise each position's vector to mean 0 and variance 1, then scale and
+ * shift it by a learned gain and bias. It normalises each row (one position's features), where BatchNorm would
+ * normalise each column over the batch: nothing is shared between positions, so training and inference agree.
  */
-final class LayerNorm {
+public final class LayerNorm {
     static final double EPS = 1e-5;  // PyTorch's default
-    final String weight;
-    final String bias;
+    public final String name;
+    public final int dim;
+    final Parameters.Parameter weight;   // gamma, [dim], initially 1
+    final Parameters.Parameter bias;     // beta, [dim], initially 0
 
-    LayerNorm(Parameters p, String name, int dim) {
-        this.weight = p.constant(name + ".weight", 1.0, dim);
-        this.bias = p.constant(name + ".bias", 0.0, dim);
+    public LayerNorm(Parameters p, String name, int dim) {
+        this.name = name;
+        this.dim = dim;
+        this.weight = p.add(name + ".weight", 0, dim);
+        this.bias = p.add(name + ".bias", 0, dim);
+        p.constant(weight, 1.0);
+        p.constant(bias, 0.0);
     }
 
-    /** x: [N, C] -> [N, C] */
-    SDVariable forward(GraphBuilder g, SDVariable x) {
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
+
+    /** x: [N, C] -> [N, C]. Written out because SameDiff's layerNorm op takes no epsilon. */
+    public SDVariable define(Graph g, SDVariable x) {
         SDVariable mean = x.mean(true, 1);                            // [N, 1]
         SDVariable centered = x.sub(mean);
         SDVariable variance = centered.mul(centered).mean(true, 1);  // biased variance, as PyTorch uses
-        SDVariable normalized = centered.mul(g.sd.math.rsqrt(variance.add(EPS)));
+        SDVariable normalized = centered.mul(g.sd().math.rsqrt(variance.add(EPS)));
         return normalized.mul(g.param(weight)).add(g.param(bias));
+    }
+
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
+
+    public Pass pass(Shard s) {
+        return new Pass(s);
+    }
+
+    /** One shard's forward and backward pass. */
+    public final class Pass {
+        final Shard s;
+        final float[] out;    // [N, C]
+        final float[] xhat;   // [N, C] the normalised input, before gain and bias
+        final float[] rstd;   // [N] 1 / sqrt(var + eps) of each row
+        final float[] dx;     // [N, C]
+
+        Pass(Shard s) {
+            this.s = s;
+            int n = s.rows * dim;
+            out = new float[n];
+            xhat = new float[n];
+            rstd = new float[s.rows];
+            dx = new float[n];
+        }
+
+        /** out = (x - mean) / sqrt(var + eps) * weight + bias, row by row. */
+        public float[] forward(float[] x) {
+            for (int row = 0; row < s.rows; row++) {
+                rstd[row] = normalize(x, row * dim, xhat, out);
+            }
+            return out;
+        }
+
+        /**
+         * dOut -> dx; adds to the gain's and bias's gradients. With d xhat = dOut * weight, per row:
+         * dx = rstd * (d xhat - mean(d xhat) - xhat * mean(d xhat * xhat)).
+         */
+        public float[] backward(float[] dOut) {
+            float[] w = weight.tensor().data;
+            float[] dw = s.grad(weight.tensor());
+            float[] db = s.grad(bias.tensor());
+            for (int row = 0; row < s.rows; row++) {
+                int o = row * dim;
+                float mean1 = 0f;
+                float mean2 = 0f;
+                for (int j = 0; j < dim; j++) {
+                    float g = dOut[o + j];
+                    dw[j] += g * xhat[o + j];
+                    db[j] += g;
+                    float dxh = g * w[j];
+                    mean1 += dxh;
+                    mean2 += dxh * xhat[o + j];
+                }
+                mean1 /= dim;
+                mean2 /= dim;
+                float r = rstd[row];
+                for (int j = 0; j < dim; j++) {
+                    float dxh = dOut[o + j] * w[j];
+                    dx[o + j] = r * (dxh - mean1 - xhat[o + j] * mean2);
+                }
+            }
+            return dx;
+        }
+    }
+
+    /** Normalises the row at {@code o}: writes xhat and the output there, returns 1/std (biased variance). */
+    private float normalize(float[] x, int o, float[] xhat, float[] out) {
+        float[] w = weight.tensor().data;
+        float[] b = bias.tensor().data;
+        float mean = 0f;
+        for (int j = 0; j < dim; j++) {
+            mean += x[o + j];
+        }
+        mean /= dim;
+        float var = 0f;
+        for (int j = 0; j < dim; j++) {
+            float d = x[o + j] - mean;
+            xhat[o + j] = d;
+            var += d * d;
+        }
+        var /= dim;
+        float r = (float) (1 / Math.sqrt(var + EPS));
+        for (int j = 0; j < dim; j++) {
+            float xh = xhat[o + j] * r;
+            xhat[o + j] = xh;
+            out[o + j] = xh * w[j] + b[j];
+        }
+        return r;
+    }
+
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    public float[] step(float[] x) {
+        float[] out = new float[dim];
+        normalize(x, 0, new float[dim], out);
+        return out;
     }
 }

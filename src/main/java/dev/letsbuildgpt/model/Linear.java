@@ -3,24 +3,111 @@ package dev.letsbuildgpt.model;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
- * {@code nn.Linear}: y = x W + b. The weight is stored [in, out] (PyTorch stores its transpose) so that the
- * forward pass is one plain matmul of the [B*T, in] activations.
+ * {@code nn.Linear}: {@code y = x W + b}. The weight is stored [in, out] (PyTorch stores its transpose) so that the
+ * forward pass is one plain matrix product of the [N, in] activations, one row per position.
  */
-final class Linear {
-    final String weight;
-    final String bias;   // null without bias
-    final int out;
+public final class Linear {
+    public final String name;
+    public final int in;
+    public final int out;
+    final Parameters.Parameter weight;
+    final Parameters.Parameter bias;   // null without bias
 
-    Linear(Parameters p, String name, int in, int out, boolean bias) {
-        double bound = 1 / Math.sqrt(in);  // PyTorch's default: uniform in +-1/sqrt(fan_in)
-        this.weight = p.uniform(name + ".weight", bound, in, out);
-        this.bias = bias ? p.uniform(name + ".bias", bound, out) : null;
-        this.out = out;
+    /** A layer with weights of its own, initialised as PyTorch does: uniform in +-1/sqrt(in). */
+    public Linear(Parameters p, String name, int in, int out, boolean bias) {
+        this(name, p.add(name + ".weight", in, out), bias ? p.add(name + ".bias", 0, out) : null);
+        double bound = 1 / Math.sqrt(in);
+        p.uniform(weight, bound);
+        if (this.bias != null) {
+            p.uniform(this.bias, bound);
+        }
     }
 
+    /** A layer over a given weight (and bias): a block of a larger tensor, as a head's key inside attention. */
+    Linear(String name, Parameters.Parameter weight, Parameters.Parameter bias) {
+        this.name = name;
+        this.weight = weight;
+        this.bias = bias;
+        this.in = weight.rows();
+        this.out = weight.cols();
+    }
+
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
+
     /** x: [N, in] -> [N, out] */
-    SDVariable forward(GraphBuilder g, SDVariable x) {
+    public SDVariable define(Graph g, SDVariable x) {
         SDVariable y = x.mmul(g.param(weight));
         return bias == null ? y : y.add(g.param(bias));
+    }
+
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
+
+    public Pass pass(Shard s) {
+        if (!weight.isWhole()) {
+            throw new IllegalStateException(name + " is part of a larger weight; its owner computes it");
+        }
+        return new Pass(s);
+    }
+
+    /** One shard's forward and backward pass. */
+    public final class Pass {
+        final Shard s;
+        final float[] y;      // [N, out]
+        final float[] dx;     // [N, in]
+        float[] x;            // the input of the last forward pass: the weight's gradient needs it
+
+        Pass(Shard s) {
+            this.s = s;
+            this.y = new float[s.rows * out];
+            this.dx = new float[s.rows * in];
+        }
+
+        /** x [N, in] -> y [N, out]; keeps a reference to x, which must not change before {@link #backward}. */
+        public float[] forward(float[] x) {
+            this.x = x;
+            Sgemm.gemm(false, false, s.rows, out, in, 1f, x, weight.tensor().data, 0f, y);
+            if (bias != null) {
+                float[] b = bias.tensor().data;
+                for (int r = 0; r < s.rows; r++) {
+                    int o = r * out;
+                    for (int j = 0; j < out; j++) {
+                        y[o + j] += b[j];
+                    }
+                }
+            }
+            return y;
+        }
+
+        /** dy [N, out] -> dx [N, in]; adds x^T dy to the weight's gradient and the column sums of dy to the bias's. */
+        public float[] backward(float[] dy) {
+            Sgemm.gemm(true, false, in, out, s.rows, 1f, x, dy, 1f, s.grad(weight.tensor()));
+            if (bias != null) {
+                float[] db = s.grad(bias.tensor());
+                for (int r = 0; r < s.rows; r++) {
+                    int o = r * out;
+                    for (int j = 0; j < out; j++) {
+                        db[j] += dy[o + j];
+                    }
+                }
+            }
+            Sgemm.gemm(false, true, s.rows, in, out, 1f, dy, weight.tensor().data, 0f, dx);
+            return dx;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    /** x [in] -> y [out], accumulated row by row of W (a loop the JIT vectorises). */
+    public float[] step(float[] x) {
+        float[] w = weight.tensor().data;
+        float[] y = bias == null ? new float[out] : bias.gather(bias.tensor().data);
+        for (int i = 0; i < in; i++) {
+            float xi = x[i];
+            int row = weight.index(i, 0);
+            for (int j = 0; j < out; j++) {
+                y[j] += xi * w[row + j];
+            }
+        }
+        return y;
     }
 }

@@ -1,117 +1,101 @@
 package dev.letsbuildgpt.model;
 
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.linalg.api.ndarray.INDArray;
-
-import java.util.function.BiConsumer;
-import java.util.function.Function;
 
 /**
- * Several heads of self-attention in parallel, their outputs concatenated, then (in the lecture's blocks) a
- * linear projection back into the residual stream.
+ * Several heads of self-attention in parallel, their outputs concatenated, then (in the lecture's blocks) a linear
+ * projection back into the residual stream and dropout: {@code proj(cat([h(x) for h in heads]))}.
  *
- * <p>Running each head on its own and concatenating equals one matmul with the heads' weights placed side by
- * side ([C, H*hs]) and a reshape to [B, H, T, hs]; the second is what runs, being several times faster. Each
- * head's weights keep their own names ({@code sa.heads.2.key.weight}), as in the lecture.
+ * <p>Each head keeps its own named weights ({@code sa.heads.2.key.weight}), as in the lecture, but they are stored
+ * side by side in one [C, 3 * H * hs] tensor, so that the fast path computes every head's query, key and value
+ * with one matrix product (nanoGPT's {@code c_attn}) and then every head's attention in one loop.
  */
-final class MultiHeadAttention {
-    final String name;
+public final class MultiHeadAttention {
+    public final String name;
+    public final int nEmbd;
+    public final int headSize;
     final Head[] heads;
-    final int headSize;
-    final Linear proj;  // null in the lecture's early stages, which concatenate the heads and stop there
+    final Linear qkv;         // every head's query, key and value weights: [C, 3 * H * hs]
+    final Linear proj;        // null in the lecture's early stages, which concatenate the heads and stop there
+    final Dropout dropout;    // after the projection
 
-    MultiHeadAttention(Parameters p, String name, int nEmbd, int nHeads, int headSize, boolean projection,
-                       boolean bias) {
+    public MultiHeadAttention(Parameters p, String name, int nEmbd, int nHeads, int headSize, boolean projection,
+                              boolean bias, double dropout) {
         this.name = name;
+        this.nEmbd = nEmbd;
         this.headSize = headSize;
+        int width = 3 * nHeads * headSize;
+        Parameters.Tensor fused = p.tensor(name + ".qkv", nEmbd * width);
         this.heads = new Head[nHeads];
         for (int h = 0; h < nHeads; h++) {
-            heads[h] = new Head(p, name + ".heads." + h, nEmbd, headSize);
+            heads[h] = new Head(p, name + ".heads." + h, fused, h, nHeads, nEmbd, headSize, dropout, false);
         }
+        this.qkv = new Linear(name + ".qkv", Parameters.whole(fused, nEmbd, width), null);
         this.proj = projection ? new Linear(p, name + ".proj", nHeads * headSize, nEmbd, bias) : null;
+        this.dropout = new Dropout(name + ".dropout", projection ? dropout : 0);
     }
 
-    /** A single head of size n_embd, as in the lecture's first attention model ({@code sa_head}). */
-    static MultiHeadAttention singleHead(Parameters p, String name, int nEmbd) {
-        return new MultiHeadAttention(p, name, nEmbd, 1, nEmbd, false, false);
+    /** Width of the concatenated heads: H * hs. */
+    int width() {
+        return heads.length * headSize;
     }
 
-    /** x: [B*T, C] -> [B*T, C] */
-    SDVariable forward(GraphBuilder g, SDVariable x) {
-        SDVariable q = split(g, x.mmul(weights(g, Role.QUERY)));  // [B, H, T, hs]
-        SDVariable k = split(g, x.mmul(weights(g, Role.KEY)));
-        SDVariable v = split(g, x.mmul(weights(g, Role.VALUE)));
-        SDVariable out = CausalSelfAttention.attend(g, name, q, k, v, heads.length, headSize);  // [B, H, T, hs]
-        // Concatenate the heads: [B, H, T, hs] -> [B, T, H, hs] -> [B*T, H*hs]
-        SDVariable y = g.sd.reshape(g.sd.permute(out, 0, 2, 1, 3), (long) g.batch * g.time,
-                (long) heads.length * headSize);
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
+
+    /** x: [B*T, C] -> [B*T, C] (or [B*T, H*hs] without the projection). */
+    public SDVariable define(Graph g, SDVariable x) {
+        SDVariable[] outs = new SDVariable[heads.length];
+        for (int h = 0; h < heads.length; h++) {
+            outs[h] = heads[h].define(g, x);                           // [B*T, hs]
+        }
+        SDVariable y = outs.length == 1 ? outs[0] : g.sd().concat(1, outs);   // [B*T, H*hs]
         if (proj == null) {
             return y;
         }
-        return g.dropout(name + ".proj", proj.forward(g, y), (long) g.batch * g.time, proj.out);
+        return dropout.define(g, proj.define(g, y), (long) g.batch() * g.time(), nEmbd);
     }
 
-    private enum Role { KEY, QUERY, VALUE }
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
 
-    /** The heads' weights side by side: [C, H*hs]. */
-    private SDVariable weights(GraphBuilder g, Role role) {
-        SDVariable[] w = new SDVariable[heads.length];
-        for (int h = 0; h < heads.length; h++) {
-            Head head = heads[h];
-            w[h] = g.param(role == Role.KEY ? head.key : role == Role.QUERY ? head.query : head.value);
+    public Pass pass(Shard s) {
+        return new Pass(s);
+    }
+
+    /** One shard's forward and backward pass. */
+    public final class Pass {
+        final Linear.Pass qkv;
+        final Head.Attention attention;
+        final Linear.Pass proj;
+        final Dropout.Pass dropout;
+
+        Pass(Shard s) {
+            this.qkv = MultiHeadAttention.this.qkv.pass(s);
+            this.attention = new Head.Attention(s, heads);
+            this.proj = MultiHeadAttention.this.proj == null ? null : MultiHeadAttention.this.proj.pass(s);
+            this.dropout = MultiHeadAttention.this.dropout.pass(s, s.time * nEmbd);
         }
-        return w.length == 1 ? w[0] : g.sd.concat(1, w);
-    }
 
-    /**
-     * Every head's query, key and value weights side by side in one [C, 3 * H * hs] row-major matrix: all heads'
-     * queries (head by head), then their keys, then their values, so that one vector-matrix or matrix product gives
-     * every head's q, k and v. The hand-written paths ({@link KvCacheDecoder}, {@link ManualBackprop}) compute with
-     * this layout.
-     *
-     * @param weights a head's [C, hs] weight by parameter name: the parameters, or optimizer state shaped like them
-     */
-    float[] fusedQkv(Function<String, INDArray> weights) {
-        int width = heads.length * headSize;
-        float[] fused = null;
-        for (int h = 0; h < heads.length; h++) {
-            String[] roles = roles(h);
-            for (int r = 0; r < 3; r++) {
-                float[] w = Parameters.floats(weights.apply(roles[r]));   // [C, hs]
-                int c = w.length / headSize;
-                if (fused == null) {
-                    fused = new float[c * 3 * width];
-                }
-                for (int i = 0; i < c; i++) {
-                    System.arraycopy(w, i * headSize, fused, i * 3 * width + r * width + h * headSize, headSize);
-                }
-            }
+        /** x [N, C] -> [N, C] */
+        public float[] forward(float[] x) {
+            float[] y = attention.forward(qkv.forward(x));        // [N, H*hs]: the heads side by side
+            return proj == null ? y : dropout.forward(proj.forward(y));
         }
-        return fused;
-    }
 
-    /** The inverse of {@link #fusedQkv}: each head's [C, hs] block of a fused matrix, by parameter name. */
-    void splitQkv(float[] fused, BiConsumer<String, float[]> each) {
-        int width = heads.length * headSize;
-        int c = fused.length / (3 * width);
-        for (int h = 0; h < heads.length; h++) {
-            String[] roles = roles(h);
-            for (int r = 0; r < 3; r++) {
-                float[] part = new float[c * headSize];
-                for (int i = 0; i < c; i++) {
-                    System.arraycopy(fused, i * 3 * width + r * width + h * headSize, part, i * headSize, headSize);
-                }
-                each.accept(roles[r], part);
-            }
+        public float[] backward(float[] dOut) {
+            float[] dy = proj == null ? dOut : proj.backward(dropout.backward(dOut));
+            return qkv.backward(attention.backward(dy));
         }
     }
 
-    private String[] roles(int h) {
-        return new String[]{heads[h].query, heads[h].key, heads[h].value};
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    public Head.Cache cache(int blockSize) {
+        return new Head.Cache(heads.length, blockSize, headSize);
     }
 
-    /** [B*T, H*hs] -> [B, H, T, hs] */
-    private SDVariable split(GraphBuilder g, SDVariable x) {
-        return g.sd.permute(g.sd.reshape(x, g.batch, g.time, heads.length, headSize), 0, 2, 1, 3);
+    /** x [C] at position pos -> [C]; this position's keys and values join the cache. */
+    public float[] step(Head.Cache c, float[] x, int pos) {
+        float[] y = Head.attendStep(c, qkv.step(x), pos, heads.length, headSize);
+        return proj == null ? y : proj.step(y);
     }
 }

@@ -5,6 +5,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,100 +14,227 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Every learnable array of a model, by name, in creation order.
+ * Every learnable value of a model: the one copy that training updates and that every way of computing reads.
  *
- * <p>The arrays are created once. Every SameDiff graph built from a model (training with dropout, evaluation
- * without, sampling) wraps these same arrays, so an optimizer step that updates them in place is seen by all.
- * Initialisation follows PyTorch's defaults, which the lecture's numbers depend on: embeddings N(0, 1), linear
- * weights and biases uniform in +-1/sqrt(fan_in), LayerNorm gain 1 and bias 0.
+ * <p>Values live in {@link Tensor}s, plain float arrays laid out as the fast path computes with them. A
+ * {@link Parameter} is a named block of a tensor, named as the lecture's PyTorch module tree names it
+ * ({@code blocks.0.sa.heads.1.key.weight}); checkpoints, SameDiff graphs and parameter counts see parameters. Most
+ * tensors hold one parameter; a {@link MultiHeadAttention} keeps every head's query, key and value weights side by
+ * side in one tensor, so that one matrix product computes them all, while each head's weights keep their names.
+ *
+ * <p>Initialisation follows PyTorch's defaults, which the lecture's numbers depend on: embeddings N(0, 1), linear
+ * weights and biases uniform in +-1/sqrt(fan_in), LayerNorm gain 1 and bias 0, drawn from one seeded stream in the
+ * order the modules create their parameters.
  */
 public final class Parameters {
-    private final Map<String, INDArray> arrays = new LinkedHashMap<>();
-    private final DataType dataType;
-    private final Random random;
+    /** Values stored together: what the fast path, the optimizer and the gradients are indexed by. */
+    public static final class Tensor {
+        public final int id;          // index among the model's tensors
+        public final String name;
+        public final float[] data;
 
-    public Parameters(DataType dataType, long seed) {
-        this.dataType = dataType;
+        Tensor(int id, String name, int size) {
+            this.id = id;
+            this.name = name;
+            this.data = new float[size];
+        }
+
+        public int size() {
+            return data.length;
+        }
+    }
+
+    /**
+     * A named parameter: {@code rows x cols} values of a tensor starting at {@code offset}, {@code stride} apart
+     * from row to row (a whole tensor has {@code stride == cols}). 1-D parameters have one row.
+     */
+    public record Parameter(String name, Tensor tensor, int offset, int rows, int cols, int stride, long[] shape) {
+        public int size() {
+            return rows * cols;
+        }
+
+        /** Whether this parameter is its whole tensor, in order. */
+        public boolean isWhole() {
+            return offset == 0 && stride == cols && size() == tensor.size();
+        }
+
+        /** The values of this parameter taken out of {@code from}, an array laid out like its tensor. */
+        public float[] gather(float[] from) {
+            float[] out = new float[size()];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(from, offset + r * stride, out, r * cols, cols);
+            }
+            return out;
+        }
+
+        /** Writes {@code values} (row-major, this parameter's shape) into its place in {@code to}. */
+        public void scatter(float[] values, float[] to) {
+            if (values.length != size()) {
+                throw new IllegalArgumentException(name + " has " + size() + " values, got " + values.length);
+            }
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(values, r * cols, to, offset + r * stride, cols);
+            }
+        }
+
+        /** The index in the tensor of this parameter's element (row, col). */
+        int index(int row, int col) {
+            return offset + row * stride + col;
+        }
+    }
+
+    private final List<Tensor> tensors = new ArrayList<>();
+    private final Map<String, Parameter> named = new LinkedHashMap<>();
+    private final Random random;
+    private long version;
+
+    public Parameters(long seed) {
         this.random = new Random(seed);
     }
 
-    public DataType dataType() {
-        return dataType;
+    /** A new tensor of {@code size} zeros. */
+    Tensor tensor(String name, int size) {
+        Tensor t = new Tensor(tensors.size(), name, size);
+        tensors.add(t);
+        return t;
     }
 
-    /** An array of N(0, std^2) values. */
-    String normal(String name, double std, long... shape) {
-        return add(name, fill(shape, () -> random.nextGaussian() * std));
-    }
-
-    /** An array of values uniform in [-bound, bound). */
-    String uniform(String name, double bound, long... shape) {
-        return add(name, fill(shape, () -> (2 * random.nextDouble() - 1) * bound));
-    }
-
-    String constant(String name, double value, long... shape) {
-        return add(name, fill(shape, () -> value));
-    }
-
-    private String add(String name, INDArray array) {
-        if (arrays.putIfAbsent(name, array) != null) {
+    /** Names a block of a tensor (see {@link Parameter}). */
+    Parameter add(String name, Tensor t, int offset, int rows, int cols, int stride, long... shape) {
+        Parameter p = new Parameter(name, t, offset, rows, cols, stride, shape);
+        if (offset < 0 || cols > stride || offset + (rows - 1) * stride + cols > t.size()) {
+            throw new IllegalArgumentException(name + " does not fit in " + t.name);
+        }
+        if (named.putIfAbsent(name, p) != null) {
             throw new IllegalStateException("parameter defined twice: " + name);
         }
-        return name;
+        return p;
     }
 
-    private INDArray fill(long[] shape, java.util.function.DoubleSupplier values) {
-        long n = 1;
-        for (long s : shape) {
-            n *= s;
+    /** A whole tensor seen as one [rows, cols] matrix, without a name of its own (as a fused weight). */
+    static Parameter whole(Tensor t, int rows, int cols) {
+        if (rows * cols != t.size()) {
+            throw new IllegalArgumentException(t.name + " is not " + rows + " x " + cols);
         }
-        double[] v = new double[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = values.getAsDouble();
-        }
-        return Nd4j.create(v, shape, DataType.DOUBLE).castTo(dataType);
+        return new Parameter(t.name, t, 0, rows, cols, cols, new long[]{rows, cols});
     }
 
-    public INDArray get(String name) {
-        INDArray a = arrays.get(name);
-        if (a == null) {
-            throw new IllegalArgumentException("no parameter named " + name);
-        }
-        return a;
+    /** A parameter that is a tensor of its own, [rows, cols] (or [cols] when {@code rows} is 0: a vector). */
+    Parameter add(String name, int rows, int cols) {
+        Tensor t = tensor(name, Math.max(1, rows) * cols);
+        return rows == 0 ? add(name, t, 0, 1, cols, cols, cols) : add(name, t, 0, rows, cols, cols, rows, cols);
     }
 
-    /** An array's values in row-major order, as floats (what the hand-written paths compute on). */
-    static float[] floats(INDArray a) {
-        return a.castTo(DataType.FLOAT).dup('c').data().asFloat();
+    /** Fills a parameter with N(0, std^2) values, row by row. */
+    void normal(Parameter p, double std) {
+        fill(p, () -> random.nextGaussian() * std);
+    }
+
+    /** Fills a parameter with values uniform in [-bound, bound), row by row. */
+    void uniform(Parameter p, double bound) {
+        fill(p, () -> (2 * random.nextDouble() - 1) * bound);
+    }
+
+    void constant(Parameter p, double value) {
+        fill(p, () -> value);
+    }
+
+    private void fill(Parameter p, java.util.function.DoubleSupplier values) {
+        float[] d = p.tensor().data;
+        for (int r = 0; r < p.rows(); r++) {
+            for (int c = 0; c < p.cols(); c++) {
+                d[p.index(r, c)] = (float) values.getAsDouble();
+            }
+        }
+    }
+
+    public List<Tensor> tensors() {
+        return Collections.unmodifiableList(tensors);
+    }
+
+    /** Every named parameter, in creation order. */
+    public Map<String, Parameter> named() {
+        return Collections.unmodifiableMap(named);
     }
 
     public List<String> names() {
-        return List.copyOf(arrays.keySet());
+        return List.copyOf(named.keySet());
     }
 
-    public Map<String, INDArray> asMap() {
-        return Collections.unmodifiableMap(arrays);
+    public Parameter parameter(String name) {
+        Parameter p = named.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("no parameter named " + name);
+        }
+        return p;
     }
 
     /** Total number of learnable values, as the lecture prints it. */
     public long count() {
-        return arrays.values().stream().mapToLong(INDArray::length).sum();
+        return named.values().stream().mapToLong(Parameter::size).sum();
     }
 
-    /** Copies values into the existing arrays (shapes must match), keeping every graph that wraps them valid. */
-    public void assign(Map<String, INDArray> values) {
-        if (!values.keySet().equals(arrays.keySet())) {
+    /** A parameter's current values, row-major in its shape (a copy). */
+    public float[] values(String name) {
+        return parameter(name).gather(parameter(name).tensor().data);
+    }
+
+    /** A parameter's current values as an ND4J array of its shape (a copy: writing to it changes nothing). */
+    public INDArray get(String name) {
+        Parameter p = parameter(name);
+        return Nd4j.create(p.gather(p.tensor().data), p.shape(), 'c');
+    }
+
+    /** Every parameter's values by name (copies). */
+    public Map<String, float[]> snapshot() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        named.forEach((name, p) -> out.put(name, p.gather(p.tensor().data)));
+        return out;
+    }
+
+    /** Sets a parameter's values (row-major in its shape). */
+    public void set(String name, float[] values) {
+        Parameter p = parameter(name);
+        p.scatter(values, p.tensor().data);
+        changed();
+    }
+
+    /** Sets a parameter's values from an ND4J array of its shape. */
+    public void set(String name, INDArray values) {
+        Parameter p = parameter(name);
+        if (!Arrays.equals(p.shape(), values.shape())) {
+            throw new IllegalArgumentException(name + " has shape " + Arrays.toString(p.shape()) + ", got "
+                    + Arrays.toString(values.shape()));
+        }
+        set(name, values.castTo(DataType.FLOAT).dup('c').data().asFloat());
+    }
+
+    /** Copies every parameter's values in (the names and sizes must be this model's). */
+    public void assign(Map<String, float[]> values) {
+        if (!values.keySet().equals(named.keySet())) {
             throw new GptException("checkpoint parameters do not match the model (expected "
-                    + arrays.size() + " named parameters such as " + arrays.keySet().iterator().next() + ")");
+                    + named.size() + " named parameters such as " + named.keySet().iterator().next() + ")");
         }
-        for (Map.Entry<String, INDArray> e : values.entrySet()) {
-            INDArray target = arrays.get(e.getKey());
-            if (!java.util.Arrays.equals(target.shape(), e.getValue().shape())) {
-                throw new GptException("checkpoint parameter " + e.getKey() + " has shape "
-                        + java.util.Arrays.toString(e.getValue().shape()) + ", the model expects "
-                        + java.util.Arrays.toString(target.shape()));
+        values.forEach((name, v) -> {
+            Parameter p = named.get(name);
+            if (v.length != p.size()) {
+                throw new GptException("checkpoint parameter " + name + " has " + v.length + " values, the model's has "
+                        + p.size() + " (shape " + Arrays.toString(p.shape()) + ")");
             }
-            target.assign(e.getValue().castTo(dataType));
-        }
+            p.scatter(v, p.tensor().data);
+        });
+        changed();
+    }
+
+    /**
+     * Counts a change of the values (SameDiff graphs copy them and take a fresh copy when this has moved on). Code
+     * that writes into a tensor's data directly, such as the optimizer, calls it after writing.
+     */
+    public void changed() {
+        version++;
+    }
+
+    public long version() {
+        return version;
     }
 }

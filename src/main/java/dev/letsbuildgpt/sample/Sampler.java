@@ -2,10 +2,8 @@ package dev.letsbuildgpt.sample;
 
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.CharTokenizer;
-import dev.letsbuildgpt.model.Gpt;
-import dev.letsbuildgpt.model.GptGraph;
-import dev.letsbuildgpt.model.KvCacheDecoder;
-import org.nd4j.linalg.api.ndarray.INDArray;
+import dev.letsbuildgpt.model.LanguageModel;
+import dev.letsbuildgpt.model.Shards;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -15,35 +13,36 @@ import java.util.function.IntConsumer;
  * The lecture's {@code generate}: feed the context (cropped to the last block_size tokens), take the logits of
  * the last position, divide by the temperature, keep the top k, softmax, draw the next token, append, repeat.
  *
- * <p>By default the model runs with a key/value cache ({@link KvCacheDecoder}): while the context fits in
+ * <p>By default the model runs with a key/value cache ({@link LanguageModel#decoder()}): while the context fits in
  * block_size, each new token costs one position instead of a pass over the whole context. Once the context is
- * longer, the window slides and each token needs a full pass over the last block_size tokens, with or without a
- * cache. Both ways give the same tokens for the same seed (tested).
+ * longer, the window slides: cropping moves every token to a new position (and position embedding), so nothing
+ * cached stays valid, and each token needs the fast path's forward pass over the last block_size tokens, with or
+ * without a cache. Both ways give the same tokens for the same seed (tested).
  *
- * <p>The full pass uses a graph of fixed length block_size. A shorter context is padded on the right; the causal
- * mask makes the logits at the context's last position independent of whatever comes after it, so padding changes
+ * <p>The full pass has a fixed length of block_size. A shorter context is padded on the right; the causal mask
+ * makes the logits at the context's last position independent of whatever comes after it, so padding changes
  * nothing.
  */
 public final class Sampler {
-    private final Gpt model;
+    private final LanguageModel model;
     private final CharTokenizer tokenizer;
-    private final KvCacheDecoder cache;   // null: every token runs the full window
-    private GptGraph graph;
+    private final LanguageModel.Decoder cache;   // null: every token runs the full window
+    private Shards window;                       // the forward pass over a window of block_size tokens
 
     /** A sampler with the key/value cache. */
-    public Sampler(Gpt model, CharTokenizer tokenizer) {
+    public Sampler(LanguageModel model, CharTokenizer tokenizer) {
         this(model, tokenizer, true);
     }
 
     /** @param kvCache false runs the whole context through the model for every token, as the lecture does */
-    public Sampler(Gpt model, CharTokenizer tokenizer, boolean kvCache) {
+    public Sampler(LanguageModel model, CharTokenizer tokenizer, boolean kvCache) {
         if (model.config().vocabSize() != tokenizer.vocabSize()) {
             throw new GptException("the model has " + model.config().vocabSize() + " tokens, the vocabulary "
                     + tokenizer.vocabSize());
         }
         this.model = model;
         this.tokenizer = tokenizer;
-        this.cache = kvCache ? new KvCacheDecoder(model) : null;
+        this.cache = kvCache ? model.decoder() : null;
     }
 
     /** Sampling settings: temperature > 0, topK in [1, vocab] or null for all tokens, tokens >= 0, a seed. */
@@ -86,7 +85,7 @@ public final class Sampler {
         Random random = new Random(s.seed());
         int[] tokens = Arrays.copyOf(context, context.length + s.tokens());
         if (cache != null) {
-            cache.reset();   // the model's current weights, an empty cache
+            cache.reset();   // an empty cache
         }
         for (int n = context.length; n < tokens.length; n++) {
             double[] row = nextLogits(tokens, n);
@@ -114,16 +113,16 @@ public final class Sampler {
             }
             return row;
         }
-        if (graph == null) {
-            graph = model.graph(Gpt.Mode.INFER, 1, block);
+        if (window == null) {
+            window = new Shards(model, 1, block, 1, false);
         }
         int len = n - start;
-        int[][] window = new int[1][block];
-        System.arraycopy(tokens, start, window[0], 0, len);
-        INDArray logits = graph.logits(window);   // [1, block, vocab]
-        double[] row = new double[model.config().vocabSize()];
+        int[][] w = new int[1][block];
+        System.arraycopy(tokens, start, w[0], 0, len);
+        float[] logits = window.logits(w, len - 1);
+        double[] row = new double[logits.length];
         for (int v = 0; v < row.length; v++) {
-            row[v] = logits.getDouble(0, len - 1, v);
+            row[v] = logits[v];
         }
         return row;
     }

@@ -1,142 +1,108 @@
 package dev.letsbuildgpt.train;
 
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.schedule.ISchedule;
-import org.nd4j.linalg.factory.Nd4j;
+import dev.letsbuildgpt.GptException;
+import dev.letsbuildgpt.model.Gradients;
+import dev.letsbuildgpt.model.Parameters;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Adam as {@code torch.optim.AdamW} computes it, for SameDiff's training loop:
+ * The optimizer: Adam with decoupled weight decay, as {@code torch.optim.AdamW} computes it, on every parameter (the
+ * lecture's numbers come from PyTorch's defaults, which decay every parameter, biases and gains included):
  *
  * <pre>
+ *   g = scale * grad                     (scale: 1, or the gradient clipping factor)
+ *   p = p - lr * weight_decay * p        the "W": decay pulls each weight towards 0, apart from the gradient
  *   m = beta1 m + (1 - beta1) g          v = beta2 v + (1 - beta2) g^2
- *   update = lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ *   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  * </pre>
  *
- * The weight decay is decoupled from the gradient (the "W"): SameDiff's {@code WeightDecay} regularisation with
- * {@code applyLR} adds {@code lr * weight_decay * p} to this update after the updater has run, which is
- * PyTorch's {@code p *= 1 - lr * weight_decay} (see {@link Trainer}). ND4J's own Adam differs from PyTorch's in
- * where epsilon goes; this one matches PyTorch exactly. The learning rate follows {@link TrainConfig#learningRateAt}.
+ * It owns its moment estimates m and v, laid out like the parameters' tensors, and steps every tensor in one loop.
  */
-public final class AdamW implements IUpdater {
-    static final double EPS = 1e-8;
-    private final TrainConfig cfg;
+public final class AdamW {
+    public static final double EPS = 1e-8;   // PyTorch's default
+    private final Parameters params;
+    private final double beta1;
+    private final double beta2;
+    private final double weightDecay;
+    private final float[][] m;
+    private final float[][] v;
 
-    public AdamW(TrainConfig cfg) {
-        this.cfg = cfg;
-    }
-
-    @Override
-    public long stateSize(long numParams) {
-        return 2 * numParams;  // m and v
-    }
-
-    @Override
-    public GradientUpdater<AdamW> instantiate(INDArray viewArray, boolean initialize) {
-        Updater u = new Updater(this);
-        u.setStateViewArray(viewArray, viewArray.shape(), viewArray.ordering(), initialize);
-        return u;
-    }
-
-    @Override
-    public GradientUpdater<AdamW> instantiate(Map<String, INDArray> state, boolean initialize) {
-        Updater u = new Updater(this);
-        u.setState(state, initialize);
-        return u;
-    }
-
-    @Override
-    public AdamW clone() {
-        return new AdamW(cfg);
-    }
-
-    /** The learning rate at a step (SameDiff counts iterations from 0). */
-    @Override
-    public double getLearningRate(int iteration, int epoch) {
-        return cfg.learningRateAt(iteration);
-    }
-
-    @Override
-    public boolean hasLearningRate() {
-        return true;
-    }
-
-    @Override
-    public void setLrAndSchedule(double lr, ISchedule schedule) {
-        throw new UnsupportedOperationException("AdamW takes its schedule from TrainConfig");
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof AdamW a && a.cfg.equals(cfg);
-    }
-
-    @Override
-    public int hashCode() {
-        return cfg.hashCode();
-    }
-
-    /** The state of one parameter: its first and second moment estimates. */
-    static final class Updater implements GradientUpdater<AdamW> {
-        private final AdamW config;
-        private INDArray m;
-        private INDArray v;
-
-        Updater(AdamW config) {
-            this.config = config;
+    public AdamW(Parameters params, double beta1, double beta2, double weightDecay) {
+        this.params = params;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.weightDecay = weightDecay;
+        List<Parameters.Tensor> tensors = params.tensors();
+        m = new float[tensors.size()][];
+        v = new float[tensors.size()][];
+        for (Parameters.Tensor t : tensors) {
+            m[t.id] = new float[t.size()];
+            v[t.id] = new float[t.size()];
         }
+    }
 
-        @Override
-        public AdamW getConfig() {
-            return config;
-        }
+    public AdamW(Parameters params, TrainConfig t) {
+        this(params, t.beta1(), t.beta2(), t.weightDecay());
+    }
 
-        @Override
-        public void setState(Map<String, INDArray> state, boolean initialize) {
-            m = state.get("M");
-            v = state.get("V");
-            if (initialize) {
-                m.assign(0);
-                v.assign(0);
+    /**
+     * One update of every parameter.
+     *
+     * @param step      the step counted from 0 (t = step + 1)
+     * @param gradScale multiplies every gradient first (gradient clipping); 1 for none
+     */
+    public void step(Gradients grads, double lr, int step, double gradScale) {
+        double bc1 = 1 - Math.pow(beta1, step + 1);
+        double bc2 = Math.sqrt(1 - Math.pow(beta2, step + 1));
+        float b1 = (float) beta1;
+        float b2 = (float) beta2;
+        float stepSize = (float) (lr / bc1);
+        float invBc2 = (float) (1 / bc2);
+        float eps = (float) EPS;
+        float decay = (float) (1 - lr * weightDecay);
+        float gs = (float) gradScale;
+        for (Parameters.Tensor t : params.tensors()) {
+            float[] w = t.data;
+            float[] g = grads.of(t);
+            float[] mt = m[t.id];
+            float[] vt = v[t.id];
+            for (int i = 0; i < w.length; i++) {
+                float gi = g[i] * gs;
+                mt[i] = b1 * mt[i] + (1 - b1) * gi;
+                vt[i] = b2 * vt[i] + (1 - b2) * gi * gi;
+                w[i] = w[i] * decay - stepSize * mt[i] / ((float) Math.sqrt(vt[i]) * invBc2 + eps);
             }
         }
+        params.changed();
+    }
 
-        @Override
-        public Map<String, INDArray> getState() {
-            Map<String, INDArray> s = new LinkedHashMap<>();
-            s.put("M", m);
-            s.put("V", v);
-            return s;
-        }
+    /** The moments by parameter name, as checkpoints store them: {@code name.M} and {@code name.V}. */
+    public Map<String, float[]> state() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        params.named().forEach((name, p) -> {
+            out.put(name + ".M", p.gather(m[p.tensor().id]));
+            out.put(name + ".V", p.gather(v[p.tensor().id]));
+        });
+        return out;
+    }
 
-        @Override
-        public void setStateViewArray(INDArray view, long[] shape, char order, boolean initialize) {
-            long n = view.length() / 2;
-            INDArray flat = view.reshape(view.length());
-            m = flat.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, n));
-            v = flat.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(n, 2 * n));
-            if (initialize) {
-                view.assign(0);
+    /** Restores moments saved by {@link #state()}. */
+    public void restore(Map<String, float[]> state) {
+        params.named().forEach((name, p) -> {
+            for (String k : new String[]{"M", "V"}) {
+                float[] a = state.get(name + "." + k);
+                if (a == null || a.length != p.size()) {
+                    throw new GptException("checkpoint optimizer state does not match the model (" + name + ")");
+                }
+                p.scatter(a, (k.equals("M") ? m : v)[p.tensor().id]);
             }
-        }
-
-        /**
-         * Turns the gradient, in place, into the step to subtract from the parameter. ND4J's fused Adam op computes
-         * {@code lr sqrt(1-beta2^t)/(1-beta1^t) m / (sqrt(v) + e)}; with {@code e = eps sqrt(1-beta2^t)} that is
-         * PyTorch's formula above, in one native call per parameter instead of a dozen.
-         */
-        @Override
-        public void applyUpdater(INDArray gradient, int iteration, int epoch) {
-            TrainConfig c = config.cfg;
-            INDArray m = this.m.reshape(gradient.shape());  // views of the flat state, shaped like the parameter
-            INDArray v = this.v.reshape(gradient.shape());
-            double bc2 = 1 - Math.pow(c.beta2(), iteration + 1);
-            Nd4j.exec(new org.nd4j.linalg.api.ops.impl.updaters.AdamUpdater(gradient, v, m,
-                    c.learningRateAt(iteration), c.beta1(), c.beta2(), EPS * Math.sqrt(bc2), iteration));
+        });
+        if (state.size() != 2 * params.named().size()) {
+            throw new GptException("checkpoint optimizer state does not match the model (" + state.size()
+                    + " arrays for " + params.named().size() + " parameters)");
         }
     }
 }

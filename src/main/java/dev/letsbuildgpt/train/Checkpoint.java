@@ -1,19 +1,25 @@
 package dev.letsbuildgpt.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.letsbuildgpt.AtomicFiles;
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.CharTokenizer;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import dev.letsbuildgpt.model.LanguageModel;
+import dev.letsbuildgpt.model.Parameters;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.ObjectOutputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.ZipEntry;
@@ -22,21 +28,26 @@ import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /**
- * Everything needed to sample from a model or to continue training it exactly where it stopped: parameters,
- * optimizer state, step, random-number state, configuration and vocabulary. One zip file of {@code .npy} arrays
- * and JSON, written to a temporary file, flushed to disk and renamed over the old one, so a crash at any moment
- * leaves either the old checkpoint or the new one, never a torn file.
+ * Everything needed to sample from a model or to continue training it exactly where it stopped: parameters, AdamW's
+ * moments, step, the batch sampler's random state, configuration and vocabulary. One zip file of {@code .npy} arrays
+ * (float32, named as the lecture's PyTorch modules name their parameters) and JSON, written to a temporary file,
+ * flushed to disk and renamed over the old one, so a crash at any moment leaves either the old checkpoint or the new
+ * one, never a torn file.
+ *
+ * @param trainedBy which way of computing gradients trained it: "fast" (the CPU fast path) or "samediff" (SameDiff's
+ *                  graph, as on a GPU), in the order first used; "format 1" for checkpoints of earlier versions
  */
-public record Checkpoint(RunConfig config, String vocabulary, int step, String rngState, Double bestValLoss,
-                         Map<String, INDArray> params, Map<String, INDArray> optimizer) {
+public record Checkpoint(RunConfig config, String vocabulary, int step, long rngState, Double bestValLoss,
+                         String trainedBy, Map<String, float[]> params, Map<String, float[]> optimizer) {
 
     public static final String FILE_NAME = "checkpoint.zip";
     public static final String BEST_NAME = "best.zip";
     public static final String HISTORY_DIR = "checkpoints";
-    static final int FORMAT = 1;
+    /** 2: a plain-number random state and the path that trained it. 1 (still read): earlier versions. */
+    static final int FORMAT = 2;
 
     /** The state record stored as state.json. */
-    record State(int format, int step, String rngState, Double bestValLoss, String vocabulary) {
+    record State(int format, int step, long rngState, Double bestValLoss, String vocabulary, String trainedBy) {
     }
 
     public CharTokenizer tokenizer() {
@@ -44,10 +55,10 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
     }
 
     /** The model this checkpoint holds, with its trained parameters. */
-    public dev.letsbuildgpt.model.Gpt model() {
-        dev.letsbuildgpt.model.Gpt gpt = new dev.letsbuildgpt.model.Gpt(config.model(), config.train().seed());
-        gpt.parameters().assign(params);
-        return gpt;
+    public LanguageModel model() {
+        LanguageModel m = LanguageModel.create(config.model(), config.train().seed());
+        m.parameters().assign(params);
+        return m;
     }
 
     /** The checkpoint file of a run directory (or the file itself when given one). */
@@ -56,25 +67,25 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
     }
 
     /** Saves as the run directory's latest checkpoint. */
-    public void save(Path runDir) {
-        saveAs(runDir.resolve(FILE_NAME));
+    public void save(Path runDir, Parameters shapes) {
+        saveAs(runDir.resolve(FILE_NAME), shapes);
     }
 
     /** Saves to {@code target} atomically: a temporary file beside it, flushed, then renamed over it. */
-    public void saveAs(Path target) {
+    public void saveAs(Path target, Parameters shapes) {
         Path tmp = AtomicFiles.tempFor(target);
         try {
             Files.createDirectories(target.toAbsolutePath().getParent());
             try (OutputStream file = Files.newOutputStream(tmp);
                  ZipOutputStream zip = new ZipOutputStream(file)) {
                 put(zip, "config.json", Json.write(config).getBytes(StandardCharsets.UTF_8));
-                put(zip, "state.json", Json.write(new State(FORMAT, step, rngState, bestValLoss, vocabulary))
+                put(zip, "state.json", Json.write(new State(FORMAT, step, rngState, bestValLoss, vocabulary, trainedBy))
                         .getBytes(StandardCharsets.UTF_8));
-                for (Map.Entry<String, INDArray> e : params.entrySet()) {
-                    put(zip, "params/" + e.getKey() + ".npy", npyBytes(e.getValue()));
+                for (Map.Entry<String, float[]> e : params.entrySet()) {
+                    put(zip, "params/" + e.getKey() + ".npy", Npy.write(e.getValue(), shapes.parameter(e.getKey()).shape()));
                 }
-                for (Map.Entry<String, INDArray> e : optimizer.entrySet()) {
-                    put(zip, "optimizer/" + e.getKey() + ".npy", npyBytes(e.getValue()));
+                for (Map.Entry<String, float[]> e : optimizer.entrySet()) {
+                    put(zip, "optimizer/" + e.getKey() + ".npy", Npy.write(e.getValue(), shapes.parameter(parameterOf(e.getKey())).shape()));
                 }
             }
             pauseForCrashTests();
@@ -84,6 +95,11 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
             throw new GptException("cannot write checkpoint " + target + " (" + AtomicFiles.describe(e) + "); the previous"
                     + " checkpoint is kept");
         }
+    }
+
+    /** {@code name.M} -> name */
+    private static String parameterOf(String optimizerKey) {
+        return optimizerKey.substring(0, optimizerKey.lastIndexOf('.'));
     }
 
     /**
@@ -122,56 +138,77 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
         }
     }
 
-    /** npy bytes of a fresh contiguous copy: ND4J writes a view's whole backing buffer, not the view. */
-    private static byte[] npyBytes(INDArray a) {
-        return Nd4j.toNpyByteArray(a.dup('c'));
-    }
-
     private static void put(ZipOutputStream zip, String name, byte[] bytes) throws IOException {
         zip.putNextEntry(new ZipEntry(name));
         zip.write(bytes);
         zip.closeEntry();
     }
 
-    /** Loads a checkpoint from a run directory or a checkpoint file. */
+    /** Loads a checkpoint from a run directory or a checkpoint file (this format or format 1). */
     public static Checkpoint load(Path dirOrFile) {
         Path file = fileOf(dirOrFile);
         if (!Files.exists(file)) {
             throw new GptException("no checkpoint at " + file + " (train a model first, or check --ckpt)");
         }
         try (ZipFile zip = new ZipFile(file.toFile())) {
-            RunConfig config = Json.read(text(zip, "config.json", file), RunConfig.class, "checkpoint configuration");
-            State state = Json.read(text(zip, "state.json", file), State.class, "checkpoint state");
-            if (state.format() != FORMAT) {
-                throw new GptException("checkpoint " + file + " has format " + state.format() + ", this version reads "
-                        + FORMAT);
+            JsonNode stateTree = tree(text(zip, "state.json", file), "checkpoint state");
+            int format = stateTree.path("format").asInt(-1);
+            if (format != FORMAT && format != 1) {
+                throw new GptException("checkpoint " + file + " has format " + stateTree.path("format")
+                        + "; this version reads formats 1 and " + FORMAT);
             }
+            JsonNode configTree = tree(text(zip, "config.json", file), "checkpoint configuration");
+            if (format == 1) {
+                stateTree = Legacy.state(stateTree, file);
+                configTree = Legacy.config(configTree);
+            }
+            RunConfig config = Json.read(Json.SNAKE, configTree, RunConfig.class, "checkpoint configuration");
+            State state = Json.read(Json.SNAKE, stateTree, State.class, "checkpoint state");
             CharTokenizer tok = CharTokenizer.fromVocabulary(state.vocabulary());
             if (tok.vocabSize() != config.model().vocabSize()) {
                 throw new GptException("checkpoint " + file + " is inconsistent: vocabulary of " + tok.vocabSize()
                         + " characters, model of " + config.model().vocabSize());
             }
-            Map<String, INDArray> params = new LinkedHashMap<>();
-            Map<String, INDArray> optimizer = new LinkedHashMap<>();
+            // The model of this configuration says which arrays there must be and their shapes: nothing else is read.
+            Parameters shapes = LanguageModel.create(config.model(), 0).parameters();
+            Map<String, float[]> params = new LinkedHashMap<>();
+            Map<String, float[]> optimizer = new LinkedHashMap<>();
             var entries = zip.entries();
             while (entries.hasMoreElements()) {
                 ZipEntry e = entries.nextElement();
                 String n = e.getName();
-                if (n.endsWith(".npy") && (n.startsWith("params/") || n.startsWith("optimizer/"))) {
-                    String key = n.substring(n.indexOf('/') + 1, n.length() - 4);
-                    INDArray a = npy(zip, e, file);
-                    (n.startsWith("params/") ? params : optimizer).put(key, a);
+                boolean isParam = n.startsWith("params/");
+                if (!n.endsWith(".npy") || !(isParam || n.startsWith("optimizer/"))) {
+                    continue;
                 }
+                String key = n.substring(n.indexOf('/') + 1, n.length() - 4);
+                if (format == 1) {
+                    key = Legacy.name(key, config);
+                }
+                String param = isParam ? key : parameterOf(key);
+                if (!shapes.named().containsKey(param) || (!isParam && !key.endsWith(".M") && !key.endsWith(".V"))) {
+                    throw new GptException("checkpoint " + file + " holds an array the model does not have: " + n);
+                }
+                float[] values = npy(zip, e, file, shapes.parameter(param).shape());
+                (isParam ? params : optimizer).put(key, values);
             }
             if (params.isEmpty()) {
                 throw new GptException("checkpoint " + file + " holds no parameters");
             }
             return new Checkpoint(config, state.vocabulary(), state.step(), state.rngState(), state.bestValLoss(),
-                    params, optimizer);
+                    state.trainedBy(), params, optimizer);
         } catch (ZipException e) {
             throw new GptException("not a checkpoint (unreadable or truncated zip): " + file);
         } catch (IOException e) {
             throw new GptException("cannot read checkpoint " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static JsonNode tree(String json, String what) {
+        try {
+            return Json.SNAKE.readTree(json);
+        } catch (IOException e) {
+            throw new GptException(what + " is not valid JSON");
         }
     }
 
@@ -181,22 +218,80 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, String r
             throw new GptException("not a checkpoint (no " + name + " inside): " + file);
         }
         try (InputStream in = zip.getInputStream(e)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return new String(in.readNBytes(1 << 20), StandardCharsets.UTF_8);
         }
     }
 
-    private static INDArray npy(ZipFile zip, ZipEntry e, Path file) throws IOException {
+    private static float[] npy(ZipFile zip, ZipEntry e, Path file, long[] shape) throws IOException {
         try (InputStream in = zip.getInputStream(e)) {
-            byte[] bytes = in.readAllBytes();
-            if (bytes.length < 10 || bytes[0] != (byte) 0x93 || bytes[1] != 'N') {
-                throw new GptException("checkpoint " + file + " has a damaged array " + e.getName());
+            return Npy.read(in, shape);
+        } catch (Npy.FormatException | java.io.EOFException ex) {
+            throw new GptException("checkpoint " + file + " has a damaged array " + e.getName() + ": "
+                    + (ex.getMessage() == null ? "cut short" : ex.getMessage()));
+        }
+    }
+
+    /** Reading checkpoints of format 1 (before the model's redesign). */
+    static final class Legacy {
+        private Legacy() {
+        }
+
+        /** Format 1's state: the random state as a serialized java.util.Random, no record of the path. */
+        static JsonNode state(JsonNode tree, Path file) {
+            ObjectNode s = (ObjectNode) tree.deepCopy();
+            s.put("format", FORMAT);
+            s.put("rng_state", randomState(s.path("rng_state").asText(), file));
+            s.put("trained_by", "format 1");
+            return s;
+        }
+
+        /** Format 1's configuration had no shards: the default. */
+        static JsonNode config(JsonNode tree) {
+            ObjectNode c = (ObjectNode) tree.deepCopy();
+            if (c.path("train").isObject() && !c.path("train").has("shards")) {
+                ((ObjectNode) c.get("train")).put("shards", dev.letsbuildgpt.model.Shards.DEFAULT);
             }
-            return Nd4j.createNpyFromByteArray(bytes).dup();
-        } catch (RuntimeException ex) {
-            if (ex instanceof GptException) {
-                throw ex;
+            return c;
+        }
+
+        /** Format 1 named the HEAD stage's single head like a head of several ({@code sa_head.heads.0.key}). */
+        static String name(String key, RunConfig config) {
+            return key.startsWith("sa_head.heads.0.") ? "sa_head." + key.substring("sa_head.heads.0.".length()) : key;
+        }
+
+        /**
+         * The state of a java.util.Random from the bytes Java serialization wrote for it, read as bytes (never
+         * deserialized: a checkpoint is outside data). The stream is always the same but for its last fields: the
+         * 48-bit seed, just before the end-of-data marker.
+         */
+        static long randomState(String base64, Path file) {
+            byte[] bytes;
+            byte[] template = serialized(new java.util.Random(0));
+            try {
+                bytes = Base64.getDecoder().decode(base64);
+            } catch (IllegalArgumentException e) {
+                bytes = new byte[0];
             }
-            throw new GptException("checkpoint " + file + " has a damaged array " + e.getName());
+            int seedAt = template.length - 9;
+            boolean same = bytes.length == template.length
+                    && Arrays.equals(bytes, 0, seedAt - 9, template, 0, seedAt - 9)
+                    && bytes[bytes.length - 1] == template[template.length - 1];
+            long state = same ? ByteBuffer.wrap(bytes, seedAt, 8).getLong() : -1;
+            if (state < 0 || state >= 1L << 48) {
+                throw new GptException("checkpoint " + file + " (format 1) holds an unreadable random-number state");
+            }
+            return state;
+        }
+
+        private static byte[] serialized(java.util.Random r) {
+            try (ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                 ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(r);
+                out.flush();
+                return bytes.toByteArray();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 }

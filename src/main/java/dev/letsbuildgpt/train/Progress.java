@@ -13,8 +13,8 @@ import java.time.Duration;
  * a file, CI, a notebook), where a redrawn bar would be noise.
  */
 public interface Progress extends AutoCloseable {
-    /** After each optimizer step. */
-    void step(int step, double tokensPerSec);
+    /** After each optimizer step: the steps done so far, the loss of the step's batch, the speed. */
+    void step(int step, double loss, double tokensPerSec);
 
     /** After each evaluation. */
     void evaluation(Metrics.Evaluation e);
@@ -33,7 +33,7 @@ public interface Progress extends AutoCloseable {
     /** Nothing shown (tests). */
     static Progress silent() {
         return new Progress() {
-            public void step(int step, double tokensPerSec) {
+            public void step(int step, double loss, double tokensPerSec) {
             }
 
             public void evaluation(Metrics.Evaluation e) {
@@ -64,9 +64,9 @@ public interface Progress extends AutoCloseable {
 
         private String losses = "";
 
-        public void step(int step, double tokensPerSec) {
+        public void step(int step, double loss, double tokensPerSec) {
             bar.stepTo(step);
-            bar.setExtraMessage(String.format("%s%,.0f tok/s", losses, tokensPerSec));
+            bar.setExtraMessage(String.format("loss %.4f | %s%,.0f tok/s", loss, losses, tokensPerSec));
         }
 
         public void evaluation(Metrics.Evaluation e) {
@@ -94,9 +94,9 @@ public interface Progress extends AutoCloseable {
             this.every = Math.max(1, maxIters / 20);
         }
 
-        public void step(int step, double tokensPerSec) {
+        public void step(int step, double loss, double tokensPerSec) {
             if (step % every == 0) {
-                out.printf("step %d: %,.0f tokens/s%n", step, tokensPerSec);
+                out.printf("step %d: loss %.4f, %,.0f tokens/s%n", step, loss, tokensPerSec);
             }
         }
 

@@ -22,10 +22,14 @@ import dev.letsbuildgpt.GptException;
  * @param seed          seeds initialisation, batches and dropout
  * @param keepCheckpoints how many of the latest checkpoints to keep in {@code checkpoints/} (besides
  *                      {@code checkpoint.zip}, the latest, and {@code best.zip}, the best by validation loss)
+ * @param shards        the CPU fast path splits each batch into this many shards of whole sequences, computed in
+ *                      parallel and summed in a fixed order: part of the run's arithmetic (the same on any number of
+ *                      cores), so a setting of the run, not of the machine
  */
 public record TrainConfig(int batchSize, int maxIters, int evalInterval, int evalIters, double learningRate,
                           double weightDecay, double beta1, double beta2, double gradClip, int warmupIters,
-                          boolean decayLr, int lrDecayIters, double minLr, long seed, int keepCheckpoints) {
+                          boolean decayLr, int lrDecayIters, double minLr, long seed, int keepCheckpoints,
+                          int shards) {
 
     public TrainConfig {
         positive("batch_size", batchSize);
@@ -52,6 +56,9 @@ public record TrainConfig(int batchSize, int maxIters, int evalInterval, int eva
         if (keepCheckpoints < 1) {
             throw new GptException("keep_checkpoints must be at least 1, got " + keepCheckpoints);
         }
+        if (shards < 1) {
+            throw new GptException("shards must be at least 1, got " + shards);
+        }
         if (!(minLr >= 0)) {
             throw new GptException("min_lr must not be negative, got " + minLr);
         }
@@ -60,7 +67,7 @@ public record TrainConfig(int batchSize, int maxIters, int evalInterval, int eva
     /** The lecture's settings: AdamW as PyTorch's defaults have it, constant learning rate, no clipping. */
     public static TrainConfig lecture(int batchSize, int maxIters, int evalInterval, double learningRate) {
         return new TrainConfig(batchSize, maxIters, evalInterval, 200, learningRate, 0.01, 0.9, 0.999, 0.0, 0,
-                false, maxIters, learningRate / 10, 1337, 3);
+                false, maxIters, learningRate / 10, 1337, 3, dev.letsbuildgpt.model.Shards.DEFAULT);
     }
 
     /**

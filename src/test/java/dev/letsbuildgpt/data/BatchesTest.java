@@ -43,7 +43,7 @@ class BatchesTest {
         Batches a = new Batches(DATA, 4, 8, 42);
         Batches b = new Batches(DATA, 4, 8, 42);
         assertArrayEquals(a.next(Split.TRAIN).x(), b.next(Split.TRAIN).x());
-        String state = a.state();
+        long state = a.state();
         int[][] next = a.next(Split.TRAIN).x();
         Batches c = new Batches(DATA, 4, 8, 7);
         c.restore(state);

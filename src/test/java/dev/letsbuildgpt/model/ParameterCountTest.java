@@ -21,6 +21,6 @@ class ParameterCountTest {
     })
     void parameterCountEqualsTheLectures(Stage stage, int nEmbd, int nHead, int nLayer, int block, long expected) {
         GptConfig c = new GptConfig(stage, 65, block, nEmbd, nHead, nLayer, 0.0, true);
-        assertEquals(expected, new Gpt(c, 1337).parameters().count());
+        assertEquals(expected, LanguageModel.create(c, 1337).parameters().count());
     }
 }

@@ -12,8 +12,9 @@ final class ReferenceForward {
     private final Map<String, INDArray> p;
     private final GptConfig c;
 
-    ReferenceForward(Gpt model) {
-        this.p = model.parameters().asMap();
+    ReferenceForward(LanguageModel model) {
+        this.p = new java.util.HashMap<>();
+        model.parameters().names().forEach(n -> p.put(n, model.parameters().get(n).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)));
         this.c = model.config();
     }
 

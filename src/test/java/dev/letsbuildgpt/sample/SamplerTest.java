@@ -2,8 +2,9 @@ package dev.letsbuildgpt.sample;
 
 import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.data.CharTokenizer;
-import dev.letsbuildgpt.model.Gpt;
 import dev.letsbuildgpt.model.GptConfig;
+import dev.letsbuildgpt.model.Graph;
+import dev.letsbuildgpt.model.LanguageModel;
 import dev.letsbuildgpt.model.Stage;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SamplerTest {
     static final CharTokenizer TOK = CharTokenizer.fromText("abcdefghij \n");
-    static final Gpt MODEL = new Gpt(new GptConfig(Stage.GPT, TOK.vocabSize(), 8, 16, 2, 2, 0.0, true), 3);
+    static final LanguageModel MODEL = LanguageModel.create(new GptConfig(Stage.GPT, TOK.vocabSize(), 8, 16, 2, 2, 0.0, true), 3);
 
     @Test
     void outputStartsWithThePromptAndHasTheRequestedLength() {
@@ -42,7 +43,7 @@ class SamplerTest {
         int[] out = s.generate(TOK.encode(prompt), new Sampler.Settings(1, 1.0, 1, 9), null);
         // Greedy: the next token is the argmax of the logits over the last 8 tokens.
         int[][] window = {TOK.encode(prompt.substring(prompt.length() - 8))};
-        INDArray logits = MODEL.graph(Gpt.Mode.INFER, 1, 8).logits(window);
+        INDArray logits = MODEL.graph(Graph.Mode.INFER, 1, 8).logits(window);
         int best = 0;
         for (int v = 1; v < TOK.vocabSize(); v++) {
             if (logits.getDouble(0, 7, v) > logits.getDouble(0, 7, best)) {
@@ -52,19 +53,44 @@ class SamplerTest {
         assertEquals(best, out[out.length - 1]);
     }
 
-    /** The key/value cache changes the speed, not the text: same seed, same tokens, past block_size too. */
+    /**
+     * The key/value cache changes the speed, not the text: same seed, same tokens, past block_size too (where both
+     * run the fast forward pass over the cropped window); and both draw what the lecture's generate draws with the
+     * SameDiff graph's logits, written out here, before and past block_size.
+     */
     @Test
-    void theKvCacheGivesTheSameTokensAsTheFullWindow() {
+    void cachedAndUncachedSamplingGiveTheSameTokensAsTheGraph() {
         Sampler cached = new Sampler(MODEL, TOK, true);
         Sampler full = new Sampler(MODEL, TOK, false);
+        Graph graph = MODEL.graph(Graph.Mode.INFER, 1, 8);
         for (long seed = 1; seed <= 5; seed++) {
             for (Integer topK : new Integer[]{null, 3}) {
                 Sampler.Settings s = new Sampler.Settings(30, seed == 5 ? 2.0 : 1.0, topK, seed);  // 30 > block 8
-                assertArrayEquals(full.generate(new int[]{0}, s, null), cached.generate(new int[]{0}, s, null));
-                int[] prompt = TOK.encode("abc de");
-                assertArrayEquals(full.generate(prompt, s, null), cached.generate(prompt, s, null));
+                for (int[] prompt : new int[][]{{0}, TOK.encode("abc de")}) {
+                    int[] want = generateWithTheGraph(graph, prompt, s);
+                    assertArrayEquals(want, cached.generate(prompt, s, null), "with the cache, seed " + seed);
+                    assertArrayEquals(want, full.generate(prompt, s, null), "without, seed " + seed);
+                }
             }
         }
+    }
+
+    /** generate as the lecture writes it: crop to block_size, logits of the last position, sample, append. */
+    static int[] generateWithTheGraph(Graph graph, int[] prompt, Sampler.Settings s) {
+        Random random = new Random(s.seed());
+        int[] tokens = java.util.Arrays.copyOf(prompt, prompt.length + s.tokens());
+        for (int n = prompt.length; n < tokens.length; n++) {
+            int start = Math.max(0, n - 8);
+            int[][] window = new int[1][8];
+            System.arraycopy(tokens, start, window[0], 0, n - start);
+            INDArray logits = graph.logits(window);
+            double[] row = new double[TOK.vocabSize()];
+            for (int v = 0; v < row.length; v++) {
+                row[v] = logits.getDouble(0, n - start - 1, v);
+            }
+            tokens[n] = Sampler.sample(row, s.temperature(), s.topK(), random);
+        }
+        return tokens;
     }
 
     @Test

@@ -1,0 +1,100 @@
+package dev.letsbuildgpt.model;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * A model that reads a context of tokens and gives, at every position, the logits of the token that comes next:
+ * the bigram model ({@link BigramLanguageModel}) and the GPT of each later stage of the lecture ({@link Gpt}).
+ *
+ * <p>Each model is written three ways, in one class, from the same modules: as a SameDiff graph ({@link #define}:
+ * the reference, what GPU backends run and what notebooks show), as a forward and backward pass over preallocated
+ * float arrays ({@link #pass}: what trains on the CPU, checked against SameDiff's automatic gradients), and as a
+ * step that feeds one new position against cached keys and values ({@link #decoder}: what samples).
+ */
+public abstract class LanguageModel {
+    protected final GptConfig config;
+    protected final Parameters params;
+
+    protected LanguageModel(GptConfig config, long seed) {
+        Backend.configure();
+        this.config = config;
+        this.params = new Parameters(seed);
+    }
+
+    /** The model of a configuration's stage, initialised from {@code seed}. */
+    public static LanguageModel create(GptConfig config, long seed) {
+        return config.stage() == Stage.BIGRAM ? new BigramLanguageModel(config, seed) : new Gpt(config, seed);
+    }
+
+    public GptConfig config() {
+        return config;
+    }
+
+    public Parameters parameters() {
+        return params;
+    }
+
+    // ------------------------------------------------------------------------------ SameDiff: the reference definition
+
+    /** idx: [B*T] token ids -> logits [B*T, V]. */
+    public abstract SDVariable define(Graph g, SDVariable idx);
+
+    /** A SameDiff graph of this model for a batch of B sequences of T tokens (T at most block_size), in float32. */
+    public Graph graph(Graph.Mode mode, int batch, int time) {
+        return graph(mode, batch, time, DataType.FLOAT);
+    }
+
+    /** @param dataType FLOAT, or DOUBLE for gradient checks by finite differences */
+    public Graph graph(Graph.Mode mode, int batch, int time, DataType dataType) {
+        return Graph.of(this, mode, batch, time, dataType);
+    }
+
+    // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
+
+    /** One shard's forward and backward pass (see {@link Shards}, which runs them). */
+    public interface Pass {
+        /** The shard's tokens [N] -> logits [N, V] (a buffer of the pass's: the loss turns it into probabilities). */
+        float[] forward(int[] idx);
+
+        /** The gradient of the loss with respect to the logits -> every parameter's gradient, added to the shard's. */
+        void backward(float[] dLogits);
+    }
+
+    public abstract Pass pass(Shard s);
+
+    // ------------------------------------------------------------------------------------- decoding: one position
+
+    /** Feeds a sequence one token at a time from position 0, keeping what later positions need. */
+    public abstract class Decoder {
+        private int length;
+
+        /** The positions fed so far. */
+        public int length() {
+            return length;
+        }
+
+        /** The most positions a decoder takes: block_size. */
+        public int capacity() {
+            return config.blockSize();
+        }
+
+        /** Forgets every position fed. */
+        public void reset() {
+            length = 0;
+        }
+
+        /** Feeds the token at the next position; the logits [V] of the token after it. */
+        public float[] append(int token) {
+            if (length == capacity()) {
+                throw new IllegalStateException("the decoder is full (block_size " + capacity() + ")");
+            }
+            return step(token, length++);
+        }
+
+        /** The model at one position, given every earlier one (kept by the decoder). */
+        protected abstract float[] step(int token, int pos);
+    }
+
+    public abstract Decoder decoder();
+}

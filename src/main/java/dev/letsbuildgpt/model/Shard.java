@@ -1,0 +1,53 @@
+package dev.letsbuildgpt.model;
+
+/**
+ * A part of a batch, as the fast path computes it: {@code batch} whole sequences of {@code time} positions, one row
+ * per position ({@code rows = batch * time}), with its own gradients.
+ *
+ * <p>The batch of a training step is split into a fixed number of shards (see {@link Shards}); each is computed on
+ * its own, on whatever thread is free, and their gradients are summed in shard order, so the result is the same
+ * however many threads there are. A shard's buffers are allocated once, when its {@link LanguageModel.Pass} is made,
+ * and reused every step.
+ */
+public final class Shard {
+    public final int batch;
+    public final int time;
+    public final int rows;
+    /** Where this shard's sequences start in the whole batch: dropout masks are drawn per sequence of the batch. */
+    public final int firstSequence;
+    public final Gradients grads;
+    /** The input tokens and the targets of this shard's rows. */
+    public final int[] idx;
+    public final int[] targets;
+    /** Training (dropout on, masks from {@link #dropoutSeed}) or evaluation. */
+    boolean training;
+    long dropoutSeed;
+
+    public Shard(Parameters params, int batch, int time, int firstSequence, boolean withGradients) {
+        this.batch = batch;
+        this.time = time;
+        this.rows = batch * time;
+        this.firstSequence = firstSequence;
+        this.grads = withGradients ? new Gradients(params) : null;
+        this.idx = new int[rows];
+        this.targets = new int[rows];
+    }
+
+    /** Sets the mode of the next pass: training with the step's dropout seed, or evaluation (no dropout). */
+    public void mode(boolean training, long dropoutSeed) {
+        this.training = training;
+        this.dropoutSeed = dropoutSeed;
+    }
+
+    public boolean training() {
+        return training;
+    }
+
+    /** The shard's gradient of a tensor; a pass without gradients (evaluation, sampling) has none. */
+    float[] grad(Parameters.Tensor t) {
+        if (grads == null) {
+            throw new IllegalStateException("this shard computes no gradients");
+        }
+        return grads.of(t);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.letsbuildgpt.train;
+
+import dev.letsbuildgpt.GptException;
+import dev.letsbuildgpt.TestData;
+import dev.letsbuildgpt.data.Batches;
+import dev.letsbuildgpt.data.Dataset;
+import dev.letsbuildgpt.model.LanguageModel;
+import dev.letsbuildgpt.sample.Sampler;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CheckpointTest {
+    static final Dataset DATA = Dataset.of(TestData.shakespeare());
+
+    @TempDir
+    Path tmp;
+
+    private Path resource(String name) throws Exception {
+        Path p = tmp.resolve(name);
+        try (var in = getClass().getResourceAsStream("/format1/" + name)) {
+            Files.copy(in, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return p;
+    }
+
+    /**
+     * Checkpoints written before the redesign (format 1; these two by the version of 2026-11-25, training the head
+     * preset and a one-layer GPT with dropout for 4 steps) load: the same losses and samples as that version gave
+     * (its `eval --eval-iters 3` and `sample --seed 5 --prompt ROMEO: --tokens 40`, recorded then), and they resume.
+     */
+    @Test
+    void formatOneCheckpointsLoadAndResume() throws Exception {
+        record Old(String file, double train, double val, String sample) {
+        }
+        for (Old old : new Old[]{
+                new Old("head.zip", 4.1311, 4.1308, "ROMEO:j,URRhElBusBsQMzsFCaV'!gRKG-Jg? ?B gapce"),
+                new Old("gpt.zip", 4.3443, 4.3346, "ROMEO:g.STNfEmEvuCsPJzuFEZV-$fPGE3Hg?&:C!easad")}) {
+            Checkpoint ck = Checkpoint.load(resource(old.file()));
+            assertEquals(4, ck.step());
+            assertEquals("format 1", ck.trainedBy());
+            LanguageModel model = ck.model();
+            Batches batches = new Batches(DATA, ck.config().train().batchSize(), ck.config().model().blockSize(), 1337);
+            assertEquals(old.train(), Trainer.estimateLoss(model, batches, Dataset.Split.TRAIN, 3), 5e-5, old.file());
+            assertEquals(old.val(), Trainer.estimateLoss(model, batches, Dataset.Split.VAL, 3), 5e-5, old.file());
+            assertEquals(old.sample(), new Sampler(model, ck.tokenizer()).generate("ROMEO:", Sampler.Settings.of(40, 5), null));
+            Path run = tmp.resolve("resumed-" + old.file());
+            Files.createDirectories(run);
+            Files.copy(resource(old.file()).resolveSibling(old.file()), run.resolve(Checkpoint.FILE_NAME));
+            Trainer t = Trainer.resume(run, DATA, 6);
+            assertEquals(6, t.run().step());
+            Checkpoint resumed = Checkpoint.load(run);
+            assertEquals(6, resumed.step());
+            assertEquals("format 1,fast", resumed.trainedBy());
+        }
+    }
+
+    @Test
+    void npyArraysRoundTripAndBadOnesAreRefusedBeforeAllocating() throws Exception {
+        float[] values = new float[12];
+        Random r = new Random(1);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) r.nextGaussian();
+        }
+        byte[] bytes = Npy.write(values, new long[]{3, 4});
+        assertEquals(0, (bytes.length - 4 * 12) % 64, "the data starts 64-byte aligned, as NumPy writes it");
+        assertArrayEquals(values, Npy.read(new ByteArrayInputStream(bytes), new long[]{3, 4}));
+        assertThrows(Npy.FormatException.class, () -> Npy.read(new ByteArrayInputStream(bytes), new long[]{4, 3}));
+        assertThrows(Npy.FormatException.class, () -> Npy.read(new ByteArrayInputStream(
+                java.util.Arrays.copyOf(bytes, bytes.length - 1)), new long[]{3, 4}));
+        // A header that claims a huge array, with no data behind it: refused by its shape, nothing allocated.
+        byte[] huge = Npy.write(new float[0], new long[]{1 << 30, 1 << 30});
+        Npy.FormatException e = assertThrows(Npy.FormatException.class,
+                () -> Npy.read(new ByteArrayInputStream(huge), new long[]{3, 4}));
+        assertTrue(e.getMessage().contains("shape"), e.getMessage());
+    }
+
+    @Test
+    void aStateFromAnotherFormatIsAClearError() throws Exception {
+        Path ck = resource("head.zip");
+        Path bad = tmp.resolve("future.zip");
+        try (var in = new java.util.zip.ZipFile(ck.toFile());
+             var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(bad))) {
+            var entries = in.entries();
+            while (entries.hasMoreElements()) {
+                var e = entries.nextElement();
+                out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                byte[] b = in.getInputStream(e).readAllBytes();
+                if (e.getName().equals("state.json")) {
+                    b = new String(b).replace("\"format\" : 1", "\"format\" : 9").getBytes();
+                }
+                out.write(b);
+                out.closeEntry();
+            }
+        }
+        GptException e = assertThrows(GptException.class, () -> Checkpoint.load(bad));
+        assertTrue(e.getMessage().contains("has format 9; this version reads formats 1 and 2"), e.getMessage());
+    }
+}
