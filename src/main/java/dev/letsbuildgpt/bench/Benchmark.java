@@ -24,15 +24,21 @@ import java.util.function.Consumer;
 public final class Benchmark {
     /** Tokens sampled without the cache: each costs a full window, however long the context, so a few suffice. */
     static final int UNCACHED_SAMPLE_TOKENS = 30;
+    /** A long sample, as `make train` and `sample` print: past block_size the window is cropped and recomputed. */
+    public static final int LONG_SAMPLE_TOKENS = 500;
 
     private Benchmark() {
     }
 
     /** Measures {@code c} on {@code text}; progress lines go to {@code log}. Returns the result as JSON fields. */
-    public static ObjectNode run(BenchConfig c, String text, int warmup, int steps, Consumer<String> log) {
+    public static ObjectNode run(BenchConfig c, String text, int warmup, int steps, Integer shards,
+                                 Consumer<String> log) {
         Backend.configure();
         Dataset data = Dataset.of(text);
         RunConfig cfg = c.run().with("max-iters", String.valueOf(warmup + steps));
+        if (shards != null) {
+            cfg = cfg.with("shards", String.valueOf(shards));
+        }
         Path dir = tempDir();
         try {
             Trainer trainer = Trainer.start(cfg, data, dir);
@@ -59,6 +65,11 @@ public final class Benchmark {
             long t2 = System.nanoTime();
             int[] withoutCache = full.generate(new int[]{0}, Sampler.Settings.of(fullTokens, 1337), null);
             double fullSeconds = (System.nanoTime() - t2) / 1e9;
+            log.accept(c + ": a " + LONG_SAMPLE_TOKENS + "-token sample");
+            cached.generate(new int[]{0}, Sampler.Settings.of(c.blockSize + 20, 2), null);   // warm-up, past the block
+            long t3 = System.nanoTime();
+            cached.generate(new int[]{0}, Sampler.Settings.of(LONG_SAMPLE_TOKENS, 1337), null);
+            double longSeconds = (System.nanoTime() - t3) / 1e9;
 
             long params = trainer.model().parameters().count();
             double tokS = (double) steps * c.batchSize * c.blockSize / trainSeconds;
@@ -67,8 +78,9 @@ public final class Benchmark {
             r.put("version", "ND4J/SameDiff 1.0.0-M2.1, Java " + System.getProperty("java.version"));
             r.put("config", c.name());
             r.put("params", params);
-            r.put("threads", Backend.threads());   // ND4J's and BLAS's
-            r.put("training_workers", Runtime.getRuntime().availableProcessors());   // ManualBackprop's, one per core
+            r.put("threads", Backend.threads());   // the fast path's
+            r.put("shards", cfg.train().shards());
+            r.put("backprop", trainer.backprop());
             r.put("steps", steps);
             r.put("openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
             r.put("step_ms", round(1000 * trainSeconds / steps, 2));
@@ -77,6 +89,8 @@ public final class Benchmark {
             r.put("sample_ms_per_token", round(1000 * cachedSeconds / tokens, 3));
             r.put("sample_ms_per_token_no_cache", round(1000 * fullSeconds / fullTokens, 3));
             r.put("sample_same_tokens", Arrays.equals(withoutCache, Arrays.copyOf(withCache, withoutCache.length)));
+            r.put("long_sample_tokens", LONG_SAMPLE_TOKENS);
+            r.put("long_sample_ms_per_token", round(1000 * longSeconds / LONG_SAMPLE_TOKENS, 3));
             r.put("flops_per_token", c.flopsPerToken(params));
             r.put("peak_rss_mb", round(peakRssMb(), 1));
             return r;

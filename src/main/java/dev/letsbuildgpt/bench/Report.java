@@ -33,6 +33,10 @@ public final class Report {
         ratio.put("train_tok_s", Benchmark.round(j.get("train_tok_s").asDouble() / t.get("train_tok_s").asDouble(), 3));
         ratio.put("sample_ms_per_token",
                 Benchmark.round(j.get("sample_ms_per_token").asDouble() / t.get("sample_ms_per_token").asDouble(), 3));
+        if (j.has("long_sample_ms_per_token") && t.has("long_sample_ms_per_token")) {
+            ratio.put("long_sample_ms_per_token", Benchmark.round(j.get("long_sample_ms_per_token").asDouble()
+                    / t.get("long_sample_ms_per_token").asDouble(), 3));
+        }
         ratio.put("peak_rss_mb", Benchmark.round(j.get("peak_rss_mb").asDouble() / t.get("peak_rss_mb").asDouble(), 3));
     }
 
@@ -44,6 +48,8 @@ public final class Report {
         List<String[]> sample = new ArrayList<>();
         sample.add(new String[]{"config", "tokens", "Java ms/token", "no cache", "PyTorch ms/token", "Java/PyTorch",
                 "same tokens", "Java peak MB", "PyTorch peak MB", "Java/PyTorch"});
+        List<String[]> longSample = new ArrayList<>();
+        longSample.add(new String[]{"config", "tokens", "Java ms/token", "PyTorch ms/token", "Java/PyTorch"});
         for (ObjectNode e : entries) {
             JsonNode j = e.get("java");
             JsonNode t = e.path("pytorch");
@@ -56,10 +62,14 @@ public final class Report {
                     num(j, "sample_ms_per_token_no_cache", "%.2f"), num(t, "sample_ms_per_token", "%.3f"),
                     num(r, "sample_ms_per_token", "%.2f"), j.get("sample_same_tokens").asText(),
                     num(j, "peak_rss_mb", "%,.0f"), num(t, "peak_rss_mb", "%,.0f"), num(r, "peak_rss_mb", "%.2f")});
+            longSample.add(new String[]{c, j.path("long_sample_tokens").asText("-"), num(j, "long_sample_ms_per_token", "%.3f"),
+                    num(t, "long_sample_ms_per_token", "%.3f"), num(r, "long_sample_ms_per_token", "%.2f")});
         }
         return "Training (steady state)\n" + TextTable.render(train, 1)
                 + "\nSampling (batch 1, from one token to a full context) and peak memory\n"
-                + TextTable.render(sample, 1);
+                + TextTable.render(sample, 1)
+                + "\nA long sample from one token, past block_size (Java: the cache, then the cropped window by the fast"
+                + " path; PyTorch: the lecture's generate)\n" + TextTable.render(longSample, 1);
     }
 
     private static String num(JsonNode n, String field, String format) {

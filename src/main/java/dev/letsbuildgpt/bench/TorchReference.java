@@ -48,11 +48,22 @@ public final class TorchReference {
         return null;
     }
 
-    /** Runs one configuration; the script's JSON line. */
+    /**
+     * Runs one configuration; the script's JSON line, with {@code long_sample_ms_per_token} added from a second run
+     * that generates {@link Benchmark#LONG_SAMPLE_TOKENS} tokens as the lecture's generate does (crop, recompute).
+     */
     public ObjectNode run(BenchConfig c, Path data, int warmup, int steps) {
+        ObjectNode r = run(c, data, warmup, steps, c.sampleTokens());
+        ObjectNode longSample = run(c, data, 0, 1, Benchmark.LONG_SAMPLE_TOKENS);
+        r.put("long_sample_tokens", Benchmark.LONG_SAMPLE_TOKENS);
+        r.put("long_sample_ms_per_token", longSample.get("sample_ms_per_token").asDouble());
+        return r;
+    }
+
+    private ObjectNode run(BenchConfig c, Path data, int warmup, int steps, int sampleTokens) {
         List<String> cmd = List.of(python, script.toString(), "--data", data.toString(), "--config", c.name(),
                 "--steps", String.valueOf(steps), "--warmup", String.valueOf(warmup),
-                "--sample-tokens", String.valueOf(c.sampleTokens()));
+                "--sample-tokens", String.valueOf(sampleTokens));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
         try {
@@ -64,7 +75,7 @@ public final class TorchReference {
             String last = out.strip().lines().reduce((a, b) -> b).orElse("");
             ObjectNode r = (ObjectNode) Json.SNAKE.readTree(last);
             r.put("flops_per_token", c.flopsPerToken(r.get("params").asLong()));
-            r.put("sample_tokens", c.sampleTokens());
+            r.put("sample_tokens", sampleTokens);
             r.put("openblas_num_threads", 1);
             return r;
         } catch (IOException e) {

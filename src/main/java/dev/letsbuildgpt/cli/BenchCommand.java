@@ -40,6 +40,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", description = "Warm-up steps (default: per configuration, 5/3/1)")
     Integer warmup;
 
+    @Option(names = "--shards", paramLabel = "N", description = "Shards per batch on the fast path (default: the run's, 4)")
+    Integer shards;
+
     @Option(names = "--out", defaultValue = "target/bench", paramLabel = "DIR",
             description = "Where bench.json goes (default: ${DEFAULT-VALUE})")
     Path out;
@@ -67,7 +70,7 @@ final class BenchCommand implements Callable<Integer> {
         if (child) {
             BenchConfig c = configs.get(0);
             String text = data.load();
-            ObjectNode r = Benchmark.run(c, text, warmupOf(c), stepsOf(c), line -> System.err.println("  " + line));
+            ObjectNode r = Benchmark.run(c, text, warmupOf(c), stepsOf(c), shards, line -> System.err.println("  " + line));
             AtomicFiles.write(javaResult(c), Json.SNAKE.writeValueAsBytes(r));
             return 0;
         }
@@ -132,6 +135,9 @@ final class BenchCommand implements Callable<Integer> {
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "--child",
                 "--config", c.name(), "--data", input.toString(), "--out", out.toString(),
                 "--steps", String.valueOf(stepsOf(c)), "--warmup", String.valueOf(warmupOf(c))));
+        if (shards != null) {
+            cmd.addAll(List.of("--shards", String.valueOf(shards)));
+        }
         Files.deleteIfExists(javaResult(c));
         Process p = new ProcessBuilder(cmd).inheritIO().start();
         if (p.waitFor() != 0 || !Files.exists(javaResult(c))) {

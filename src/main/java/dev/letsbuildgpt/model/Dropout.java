@@ -80,15 +80,12 @@ public final class Dropout {
         final int perSequence;
         byte[] keep;          // [batch * perSequence], drawn by each training forward pass
         boolean dropped;      // whether the last forward pass dropped anything
-        final float[] out;
         final float[] dx;
 
         Pass(Shard s, int perSequence) {
             this.s = s;
             this.perSequence = perSequence;
-            boolean used = active();
-            this.out = used ? new float[s.batch * perSequence] : null;
-            this.dx = used ? new float[s.batch * perSequence] : null;
+            this.dx = active() ? s.scratch(name, "dx", s.batch * perSequence) : null;
         }
 
         /** Draws this step's masks (training) or none (evaluation); returns whether anything is dropped. */
@@ -103,15 +100,17 @@ public final class Dropout {
             return dropped;
         }
 
-        /** x -> x * mask (a buffer of its own; x itself when nothing is dropped). Draws the masks first. */
+        /**
+         * x -> x * mask, in place (the modules that drop hand it a buffer that nothing else reads: a projection's
+         * output). Draws the masks first.
+         */
         public float[] forward(float[] x) {
-            if (!draw()) {
-                return x;
+            if (draw()) {
+                for (int i = 0; i < x.length; i++) {
+                    x[i] *= keep[i] * keepScale;
+                }
             }
-            for (int i = 0; i < out.length; i++) {
-                out[i] = x[i] * (keep[i] * keepScale);
-            }
-            return out;
+            return x;
         }
 
         /** The gradient goes back through the values that were kept, scaled as they were. */

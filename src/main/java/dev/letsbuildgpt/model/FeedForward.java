@@ -62,7 +62,7 @@ public final class FeedForward {
             this.expand = FeedForward.this.expand.pass(s);
             this.project = FeedForward.this.project == null ? null : FeedForward.this.project.pass(s);
             this.dropout = FeedForward.this.dropout.pass(s, s.time * nEmbd);
-            this.dh = project == null ? new float[s.rows * nEmbd] : null;
+            this.dh = project == null ? s.scratch(name, "dh", s.rows * nEmbd) : null;
         }
 
         /** x [N, C] -> [N, C] */

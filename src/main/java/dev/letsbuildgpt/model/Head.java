@@ -112,7 +112,7 @@ public final class Head {
 
         Pass(Shard s) {
             this.qkv = Head.this.qkv.pass(s);
-            this.attention = new Attention(s, new Head[]{Head.this});
+            this.attention = new Attention(s, new Head[]{Head.this}, name);
         }
 
         /** x [N, C] -> out [N, hs] */
@@ -143,18 +143,19 @@ public final class Head {
         final int w;                     // H * hs
         final float scale;
         final Dropout.Pass[] drop;       // each head's dropout on its attention weights
-        final float[] att;               // [B, H, T, T] attention weights, before dropout
-        final float[] attDropped;        // [B, H, T, T] after dropout (only with dropout)
-        final float[] y;                 // [N, W]
+        final float[] att;               // [B, H, T, T] attention weights, before dropout: kept for backward
+        final float[] y;                 // [N, W]: kept (the projection after it reads it)
+        // Buffers used only while the pass runs, shared with the other blocks' attention (see Shard#scratch):
+        final float[] attDropped;        // [B, H, T, T] after dropout (with dropout only)
         final float[] datt;              // [B, H, T, T]
         final float[] dqkv;              // [N, 3W]
         final FloatBuffer qkvD;
         final FloatBuffer attD;
         final FloatBuffer yD;
         final FloatBuffer dqkvD;
-        float[] qkv;                     // the input of the last forward pass
+        float[] qkv;                     // the input of the last forward pass (the projection's output, kept there)
 
-        Attention(Shard s, Head[] heads) {
+        Attention(Shard s, Head[] heads, String owner) {
             this.s = s;
             this.heads = heads;
             this.h = heads.length;
@@ -169,14 +170,14 @@ public final class Head {
             int n = s.rows;
             int a = s.batch * h * t * t;
             att = new float[a];
-            attDropped = heads[0].dropout.active() ? new float[a] : null;
             y = new float[n * w];
-            datt = new float[a];
-            dqkv = new float[n * 3 * w];
-            qkvD = Sgemm.direct((long) n * 3 * w);
-            attD = Sgemm.direct(a);
-            yD = Sgemm.direct((long) n * w);
-            dqkvD = Sgemm.direct((long) n * 3 * w);
+            attDropped = heads[0].dropout.active() ? s.scratch(owner, "attDropped", a) : null;
+            datt = s.scratch(owner, "datt", a);
+            dqkv = s.scratch(owner, "dqkv", n * 3 * w);
+            qkvD = s.directScratch(owner, "qkv", n * 3 * w);
+            attD = s.directScratch(owner, "att", a);
+            yD = s.directScratch(owner, "y", n * w);
+            dqkvD = s.directScratch(owner, "dqkv", n * 3 * w);
         }
 
         private int q(int b, int head) {      // where a sequence's head's queries start in the [N, 3W] matrix
@@ -200,6 +201,7 @@ public final class Head {
             }
             Sgemm.get(attD, att);
             causalSoftmax(att);
+            drawMasks();
             Sgemm.put(dropped(), attD);
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
@@ -211,13 +213,18 @@ public final class Head {
             return y;
         }
 
-        /** The attention weights after each head's dropout (the weights themselves when nothing is dropped). */
-        private float[] dropped() {
+        /** Draws each head's dropout masks (training); whether anything is dropped. */
+        private boolean drawMasks() {
             boolean any = false;
             for (Dropout.Pass d : drop) {
                 any |= d.draw();
             }
-            if (!any) {
+            return any;
+        }
+
+        /** The attention weights after each head's dropout (the weights themselves when nothing is dropped). */
+        private float[] dropped() {
+            if (!drop[0].dropped) {
                 return att;
             }
             for (int b = 0; b < s.batch; b++) {
@@ -258,6 +265,7 @@ public final class Head {
         /** dy [N, W] -> d qkv [N, 3W] */
         float[] backward(float[] dy) {
             int ld = 3 * w;
+            Sgemm.put(qkv, qkvD);     // the direct buffers are shared between blocks: fill them again
             Sgemm.put(dy, yD);
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
@@ -266,7 +274,7 @@ public final class Head {
                 }
             }
             Sgemm.get(attD, datt);
-            Sgemm.put(attDropped != null && drop[0].dropped ? attDropped : att, attD);
+            Sgemm.put(dropped(), attD);
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
                     Sgemm.gemm(true, false, t, hs, t, 1f, attD, a(b, i), t, yD, b * t * w + i * hs, w, 0f,

@@ -54,7 +54,7 @@ public final class LayerNorm {
             out = new float[n];
             xhat = new float[n];
             rstd = new float[s.rows];
-            dx = new float[n];
+            dx = s.scratch(name, "dx", n);
         }
 
         /** out = (x - mean) / sqrt(var + eps) * weight + bias, row by row. */

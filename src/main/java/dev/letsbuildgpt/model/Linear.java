@@ -53,13 +53,13 @@ public final class Linear {
     public final class Pass {
         final Shard s;
         final float[] y;      // [N, out]
-        final float[] dx;     // [N, in]
+        final float[] dx;     // [N, in] (shared with this layer in the other blocks: see Shard#scratch)
         float[] x;            // the input of the last forward pass: the weight's gradient needs it
 
         Pass(Shard s) {
             this.s = s;
             this.y = new float[s.rows * out];
-            this.dx = new float[s.rows * in];
+            this.dx = s.scratch(name, "dx", s.rows * in);
         }
 
         /** x [N, in] -> y [N, out]; keeps a reference to x, which must not change before {@link #backward}. */

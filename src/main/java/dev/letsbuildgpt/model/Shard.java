@@ -1,5 +1,9 @@
 package dev.letsbuildgpt.model;
 
+import java.nio.FloatBuffer;
+import java.util.HashMap;
+import java.util.Map;
+
 /**
  * A part of a batch, as the fast path computes it: {@code batch} whole sequences of {@code time} positions, one row
  * per position ({@code rows = batch * time}), with its own gradients.
@@ -22,6 +26,8 @@ public final class Shard {
     /** Training (dropout on, masks from {@link #dropoutSeed}) or evaluation. */
     boolean training;
     long dropoutSeed;
+    private final Map<String, float[]> scratch = new HashMap<>();
+    private final Map<String, FloatBuffer> directScratch = new HashMap<>();
 
     public Shard(Parameters params, int batch, int time, int firstSequence, boolean withGradients) {
         this.batch = batch;
@@ -41,6 +47,27 @@ public final class Shard {
 
     public boolean training() {
         return training;
+    }
+
+    /**
+     * A buffer that a module's pass uses only while it runs (most of the backward pass's buffers), shared with the
+     * same module of every other block: the blocks run one after another, so the next block reuses what the last
+     * one is done with. Everything a pass keeps from its forward pass for its backward pass is its own.
+     *
+     * @param owner   the module's name ({@code blocks.3.sa.proj} shares with {@code blocks.0.sa.proj})
+     * @param purpose what the buffer holds, within the module
+     */
+    float[] scratch(String owner, String purpose, int size) {
+        return scratch.computeIfAbsent(key(owner, purpose, size), k -> new float[size]);
+    }
+
+    /** The same for direct buffers, which BLAS reads in place (see {@link Sgemm}). */
+    FloatBuffer directScratch(String owner, String purpose, int size) {
+        return directScratch.computeIfAbsent(key(owner, purpose, size), k -> Sgemm.direct(size));
+    }
+
+    private static String key(String owner, String purpose, int size) {
+        return owner.replaceFirst("^blocks\\.\\d+\\.", "blocks.*.") + "/" + purpose + "/" + size;
     }
 
     /** The shard's gradient of a tensor; a pass without gradients (evaluation, sampling) has none. */
