@@ -49,6 +49,10 @@ public final class BigramLanguageModel extends LanguageModel {
             protected float[] step(int token, int pos) {
                 return tokenEmbedding.step(token);
             }
+
+            protected void fill(int[] tokens, int from, int count) {
+                // a bigram looks at one token only: earlier ones leave nothing behind
+            }
         };
     }
 }

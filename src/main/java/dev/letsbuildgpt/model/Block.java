@@ -65,6 +65,16 @@ public final class Block {
             return x;
         }
 
+        /** The queries, keys and values [N, 3C] its attention computes from x: all a decoder keeps of a block. */
+        public float[] keysAndValues(float[] x) {
+            return sa.qkv.forward(ln1 == null ? copy(x, in1) : ln1.forward(x));
+        }
+
+        /** The queries, keys and values of its last forward pass. */
+        float[] lastKeysAndValues() {
+            return sa.qkv.y;
+        }
+
         /**
          * dx [N, C], the gradient of the block's output, becomes that of its input: each residual passes the gradient
          * straight through and adds what comes back through its branch.

@@ -122,14 +122,19 @@ public final class Gpt extends LanguageModel {
             x = new float[s.rows * c];
         }
 
-        @Override
-        public float[] forward(int[] idx) {
+        /** x = token_embedding_table[idx] + position_embedding_table[t]: [N, C] */
+        float[] embed(int[] idx) {
             float[] t = tok.forward(idx);
             float[] p = pos.forward(positions);
             for (int i = 0; i < x.length; i++) {
                 x[i] = t[i] + p[i];
             }
-            float[] h = x;
+            return x;
+        }
+
+        @Override
+        public float[] forward(int[] idx) {
+            float[] h = embed(idx);
             if (saHead != null) {
                 h = saHead.forward(h);
             }
@@ -180,6 +185,39 @@ public final class Gpt extends LanguageModel {
             final Head.Cache headsCache = saHeads == null ? null : saHeads.cache(config.blockSize());
             final Head.Cache[] blockCaches = blocks.stream().map(b -> b.cache(config.blockSize()))
                     .toArray(Head.Cache[]::new);
+            Pass window;     // the fast path over a window of block_size positions, for prefills
+
+            /**
+             * The fast path's forward pass over the tokens, as far as the caches need: up to the last attention's
+             * keys and values (past them, nothing is kept).
+             */
+            protected void fill(int[] tokens, int from, int count) {
+                if (window == null) {
+                    window = new Pass(new Shard(params, 1, config.blockSize(), 0, false));
+                    window.s.mode(false, 0);
+                }
+                int[] idx = window.s.idx;
+                java.util.Arrays.fill(idx, 0);   // what follows the tokens changes nothing before it (causality)
+                System.arraycopy(tokens, from, idx, 0, count);
+                float[] x = window.embed(idx);
+                int c = config.nEmbd();
+                int hs = config.headSize();
+                if (saHead != null) {
+                    Head.fill(headCache, window.saHead.qkv.forward(x), count, 1, c);
+                }
+                if (saHeads != null) {
+                    Head.fill(headsCache, window.saHeads.qkv.forward(x), count, config.nHead(), hs);
+                }
+                for (int i = 0; i < blocks.size(); i++) {
+                    Block.Pass b = window.blocks[i];
+                    if (i < blocks.size() - 1) {
+                        b.forward(x);
+                        Head.fill(blockCaches[i], b.lastKeysAndValues(), count, config.nHead(), hs);
+                    } else {
+                        Head.fill(blockCaches[i], b.keysAndValues(x), count, config.nHead(), hs);
+                    }
+                }
+            }
 
             protected float[] step(int token, int position) {
                 float[] x = tokenEmbedding.step(token);

@@ -345,6 +345,20 @@ public final class Head {
     }
 
     /**
+     * Fills a cache with the keys and values of positions 0..count-1, taken from a forward pass's [N, 3W] matrix of
+     * queries, keys and values (a prefill: one matrix product for the whole context instead of a step per position).
+     */
+    static void fill(Cache c, float[] qkv, int count, int heads, int headSize) {
+        int w = heads * headSize;
+        for (int h = 0; h < heads; h++) {
+            for (int pos = 0; pos < count; pos++) {
+                System.arraycopy(qkv, pos * 3 * w + w + h * headSize, c.keys[h], pos * headSize, headSize);
+                System.arraycopy(qkv, pos * 3 * w + 2 * w + h * headSize, c.values[h], pos * headSize, headSize);
+            }
+        }
+    }
+
+    /**
      * One position's attention for H heads, from its queries, keys and values side by side ([3 W], as in
      * {@link Attention}): its keys and values join the cache, and its queries look at positions 0..pos.
      */

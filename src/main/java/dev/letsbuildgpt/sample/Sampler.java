@@ -16,8 +16,9 @@ import java.util.function.IntConsumer;
  * <p>By default the model runs with a key/value cache ({@link LanguageModel#decoder()}): while the context fits in
  * block_size, each new token costs one position instead of a pass over the whole context. Once the context is
  * longer, the window slides: cropping moves every token to a new position (and position embedding), so nothing
- * cached stays valid, and each token needs the fast path's forward pass over the last block_size tokens, with or
- * without a cache. Both ways give the same tokens for the same seed (tested).
+ * cached stays valid; each token then costs a prefill of the window's first block_size - 1 tokens (one forward pass
+ * of the fast path, up to the last layer's keys and values) and one step. A prompt is prefilled the same way. Both
+ * ways give the same tokens for the same seed (tested).
  *
  * <p>The full pass has a fixed length of block_size. A shorter context is padded on the right; the causal mask
  * makes the logits at the context's last position independent of whatever comes after it, so padding changes
@@ -101,17 +102,18 @@ public final class Sampler {
     private double[] nextLogits(int[] tokens, int n) {
         int block = model.config().blockSize();
         int start = Math.max(0, n - block);   // crop to the last block_size tokens
-        if (cache != null && start == 0) {
-            // The context still starts at position 0: feed the positions the cache lacks; the last gives the logits.
+        if (cache != null) {
+            if (start > 0 || cache.length() == 0) {
+                // A new context, or the window slid (cropping moves every token to a new position, so nothing cached
+                // stays valid): all but the last token in one forward pass, then the last one as a step.
+                cache.reset();
+                cache.prefill(tokens, start, n - 1 - start);
+            }
             float[] logits = null;
-            while (cache.length() < n) {
-                logits = cache.append(tokens[cache.length()]);
+            while (start + cache.length() < n) {   // the positions the cache lacks; the last gives the logits
+                logits = cache.append(tokens[start + cache.length()]);
             }
-            double[] row = new double[logits.length];
-            for (int v = 0; v < row.length; v++) {
-                row[v] = logits[v];
-            }
-            return row;
+            return toDouble(logits);
         }
         if (window == null) {
             window = new Shards(model, 1, block, 1, false);
@@ -119,7 +121,10 @@ public final class Sampler {
         int len = n - start;
         int[][] w = new int[1][block];
         System.arraycopy(tokens, start, w[0], 0, len);
-        float[] logits = window.logits(w, len - 1);
+        return toDouble(window.logits(w, len - 1));
+    }
+
+    private static double[] toDouble(float[] logits) {
         double[] row = new double[logits.length];
         for (int v = 0; v < row.length; v++) {
             row[v] = logits[v];

@@ -170,6 +170,30 @@ class LanguageModelTest {
         assertEquals(0, decoder.length());
     }
 
+    /** A prefill (one forward pass over the context) leaves the decoder where feeding the tokens one by one does. */
+    @ParameterizedTest
+    @EnumSource(Stage.class)
+    void aPrefillEqualsFeedingTheTokensOneByOne(Stage stage) {
+        LanguageModel model = LanguageModel.create(new GptConfig(stage, VOCAB, 7, 12, 3, 2, 0.0, true), 6);
+        int[] tokens = randomTokens(new Random(9 + stage.ordinal()), 1, 9)[0];
+        for (int count = 0; count < 7; count++) {
+            LanguageModel.Decoder stepped = model.decoder();
+            for (int t = 0; t < count; t++) {
+                stepped.append(tokens[2 + t]);
+            }
+            LanguageModel.Decoder prefilled = model.decoder();
+            prefilled.prefill(tokens, 2, count);
+            assertEquals(count, prefilled.length());
+            for (int t = count; t < 7; t++) {
+                float[] a = stepped.append(tokens[2 + t]);
+                float[] b = prefilled.append(tokens[2 + t]);
+                for (int v = 0; v < VOCAB; v++) {
+                    assertEquals(a[v], b[v], 1e-5, stage + ": prefill of " + count + ", position " + t);
+                }
+            }
+        }
+    }
+
     @Test
     void initialLossIsCloseToLnVocab() {
         LanguageModel model = LanguageModel.create(GptConfig.gpt(65, 32, 64, 4, 4, 0.0), 1337);
