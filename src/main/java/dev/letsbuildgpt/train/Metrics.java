@@ -152,6 +152,9 @@ public final class Metrics {
         XYChart chart = new XYChartBuilder().width(640).height(400).title(title)
                 .xAxisTitle("step").yAxisTitle("loss (nats)").build();
         chart.getStyler().setMarkerSize(4);
+        chart.getStyler().setXAxisDecimalPattern("#");   // steps are whole numbers
+        chart.getStyler().setXAxisTickMarkSpacingHint(90);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
         if (!steps.isEmpty()) {
             XYSeries s = chart.addSeries("each step's batch", steps.stream().mapToDouble(StepLoss::step).toArray(),
                     steps.stream().mapToDouble(StepLoss::loss).toArray());
