@@ -42,15 +42,15 @@ public final class Head {
 
     /** A head of its own (the lecture's first attention model: {@code sa_head = Head(n_embd)}). */
     public Head(Parameters p, String name, int nEmbd, int headSize, double dropout) {
-        this(p, name, p.tensor(name + ".qkv", nEmbd * 3 * headSize), 0, 1, nEmbd, headSize, dropout, true);
+        this(p, name, p.tensor(name + ".qkv", nEmbd * 3 * headSize), 0, 1, nEmbd, headSize, dropout);
     }
 
     /**
      * Head {@code h} of {@code heads} whose weights live in {@code fused}: [C, 3 * heads * hs], every head's query,
      * then every head's key, then every head's value.
      */
-    Head(Parameters p, String name, Parameters.Tensor fused, int h, int heads, int nEmbd, int headSize,
-         double dropout, boolean standalone) {
+    private Head(Parameters p, String name, Parameters.Tensor fused, int h, int heads, int nEmbd, int headSize,
+                 double dropout) {
         this.name = name;
         this.nEmbd = nEmbd;
         this.headSize = headSize;
@@ -64,8 +64,28 @@ public final class Head {
         p.uniform(key.weight, bound);
         p.uniform(query.weight, bound);
         p.uniform(value.weight, bound);
-        this.qkv = standalone ? new Linear(name + ".qkv", Parameters.whole(fused, nEmbd, width), null) : null;
+        this.qkv = heads == 1 ? qkvOf(fused, nEmbd, width) : null;
         this.dropout = new Dropout(name + ".dropout", dropout);
+    }
+
+    /** Several heads whose weights sit side by side in one tensor, and the one product that computes them all. */
+    record Fused(Head[] heads, Linear qkv) {
+    }
+
+    /** {@code count} heads named {@code name.0}, {@code name.1}, ... (a MultiHeadAttention's {@code heads}). */
+    static Fused fused(Parameters p, String name, int count, int nEmbd, int headSize, double dropout) {
+        int width = 3 * count * headSize;
+        Parameters.Tensor t = p.tensor(name + ".qkv", nEmbd * width);
+        Head[] heads = new Head[count];
+        for (int h = 0; h < count; h++) {
+            heads[h] = new Head(p, name + "." + h, t, h, count, nEmbd, headSize, dropout);
+        }
+        return new Fused(heads, qkvOf(t, nEmbd, width));
+    }
+
+    /** The product x [N, C] -> every head's q, k and v [N, 3 * H * hs]. */
+    private static Linear qkvOf(Parameters.Tensor fused, int nEmbd, int width) {
+        return new Linear(fused.name, Parameters.whole(fused, nEmbd, width), null);
     }
 
     private Parameters.Parameter view(Parameters p, String name, Parameters.Tensor fused, int column, int width) {

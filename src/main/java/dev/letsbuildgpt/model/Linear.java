@@ -4,7 +4,8 @@ import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
  * {@code nn.Linear}: {@code y = x W + b}. The weight is stored [in, out] (PyTorch stores its transpose) so that the
- * forward pass is one plain matrix product of the [N, in] activations, one row per position.
+ * forward pass is one plain matrix product of the [N, in] activations, one row per position. A layer can also use
+ * another module's [out, in] matrix as its weight, transposed: weight tying ({@link #tiedTo}).
  */
 public final class Linear {
     public final String name;
@@ -12,6 +13,7 @@ public final class Linear {
     public final int out;
     final Parameters.Parameter weight;
     final Parameters.Parameter bias;   // null without bias
+    final boolean transposed;          // the weight is stored [out, in]
 
     /** A layer with weights of its own, initialised as PyTorch does: uniform in +-1/sqrt(in). */
     public Linear(Parameters p, String name, int in, int out, boolean bias) {
@@ -25,18 +27,35 @@ public final class Linear {
 
     /** A layer over a given weight (and bias): a block of a larger tensor, as a head's key inside attention. */
     Linear(String name, Parameters.Parameter weight, Parameters.Parameter bias) {
+        this(name, weight, bias, false);
+    }
+
+    private Linear(String name, Parameters.Parameter weight, Parameters.Parameter bias, boolean transposed) {
         this.name = name;
         this.weight = weight;
         this.bias = bias;
-        this.in = weight.rows();
-        this.out = weight.cols();
+        this.transposed = transposed;
+        this.in = transposed ? weight.cols() : weight.rows();
+        this.out = transposed ? weight.rows() : weight.cols();
+    }
+
+    /**
+     * Weight tying (nanoGPT's {@code wte.weight = lm_head.weight}): a layer from an embedding's width to its number of
+     * rows whose weight is the embedding's table, transposed, so that both learn one matrix; a bias of its own if asked.
+     */
+    public static Linear tiedTo(Parameters p, Embedding e, String name, boolean bias) {
+        Linear l = new Linear(name, e.weight, bias ? p.add(name + ".bias", 0, e.num) : null, true);
+        if (l.bias != null) {
+            p.uniform(l.bias, 1 / Math.sqrt(e.dim));
+        }
+        return l;
     }
 
     // ------------------------------------------------------------------------------ SameDiff: the reference definition
 
     /** x: [N, in] -> [N, out] */
     public SDVariable define(Graph g, SDVariable x) {
-        SDVariable y = x.mmul(g.param(weight));
+        SDVariable y = g.sd().mmul(x, g.param(weight), false, transposed, false);
         return bias == null ? y : y.add(g.param(bias));
     }
 
@@ -65,7 +84,7 @@ public final class Linear {
         /** x [N, in] -> y [N, out]; keeps a reference to x, which must not change before {@link #backward}. */
         public float[] forward(float[] x) {
             this.x = x;
-            Sgemm.gemm(false, false, s.rows, out, in, 1f, x, weight.tensor().data, 0f, y);
+            Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, weight.tensor().data, 0f, y);
             if (bias != null) {
                 float[] b = bias.tensor().data;
                 for (int r = 0; r < s.rows; r++) {
@@ -80,7 +99,11 @@ public final class Linear {
 
         /** dy [N, out] -> dx [N, in]; adds x^T dy to the weight's gradient and the column sums of dy to the bias's. */
         public float[] backward(float[] dy) {
-            Sgemm.gemm(true, false, in, out, s.rows, 1f, x, dy, 1f, s.grad(weight.tensor()));
+            if (transposed) {
+                Sgemm.gemm(true, false, out, in, s.rows, 1f, dy, x, 1f, s.grad(weight.tensor()));   // (x^T dy)^T
+            } else {
+                Sgemm.gemm(true, false, in, out, s.rows, 1f, x, dy, 1f, s.grad(weight.tensor()));
+            }
             if (bias != null) {
                 float[] db = s.grad(bias.tensor());
                 for (int r = 0; r < s.rows; r++) {
@@ -90,7 +113,7 @@ public final class Linear {
                     }
                 }
             }
-            Sgemm.gemm(false, true, s.rows, in, out, 1f, dy, weight.tensor().data, 0f, dx);
+            Sgemm.gemm(false, !transposed, s.rows, in, out, 1f, dy, weight.tensor().data, 0f, dx);
             return dx;
         }
     }
@@ -101,6 +124,17 @@ public final class Linear {
     public float[] step(float[] x) {
         float[] w = weight.tensor().data;
         float[] y = bias == null ? new float[out] : bias.gather(bias.tensor().data);
+        if (transposed) {
+            for (int j = 0; j < out; j++) {
+                int row = weight.index(j, 0);
+                float sum = 0;
+                for (int i = 0; i < in; i++) {
+                    sum += w[row + i] * x[i];
+                }
+                y[j] += sum;
+            }
+            return y;
+        }
         for (int i = 0; i < in; i++) {
             float xi = x[i];
             int row = weight.index(i, 0);

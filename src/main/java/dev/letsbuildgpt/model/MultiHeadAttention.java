@@ -24,13 +24,9 @@ public final class MultiHeadAttention {
         this.name = name;
         this.nEmbd = nEmbd;
         this.headSize = headSize;
-        int width = 3 * nHeads * headSize;
-        Parameters.Tensor fused = p.tensor(name + ".qkv", nEmbd * width);
-        this.heads = new Head[nHeads];
-        for (int h = 0; h < nHeads; h++) {
-            heads[h] = new Head(p, name + ".heads." + h, fused, h, nHeads, nEmbd, headSize, dropout, false);
-        }
-        this.qkv = new Linear(name + ".qkv", Parameters.whole(fused, nEmbd, width), null);
+        Head.Fused fused = Head.fused(p, name + ".heads", nHeads, nEmbd, headSize, dropout);
+        this.heads = fused.heads();
+        this.qkv = fused.qkv();
         this.proj = projection ? new Linear(p, name + ".proj", nHeads * headSize, nEmbd, bias) : null;
         this.dropout = new Dropout(name + ".dropout", projection ? dropout : 0);
     }

@@ -9,10 +9,10 @@ import java.nio.FloatBuffer;
 /**
  * Single-precision matrix products on row-major Java arrays, through the OpenBLAS that ND4J ships and loads.
  *
- * <p>Two forms, for two costs measured here: Java arrays are copied in and out by JNI on every call, which is
- * negligible for one large product of whole arrays; many small products on parts of a big matrix (attention's
- * per-head products) would copy the whole matrix each time, so they work on direct buffers, which BLAS reads in
- * place, at an offset.
+ * <p>Two forms, for two costs measured here: Java arrays are copied in and out by JNI on every call, which adds
+ * 10-15 % to a product of whole arrays at this project's smaller sizes (docs/BENCHMARKS.md); many small products on
+ * parts of a big matrix (attention's per-head products) would copy the whole matrix each time, so they work on
+ * direct buffers, which BLAS reads in place, at an offset.
  */
 final class Sgemm {
     private Sgemm() {

@@ -1,8 +1,9 @@
 package dev.letsbuildgpt.model;
 
 /**
- * The lecture builds the GPT in steps; each step is a model that can be trained on its own. The same graph builder
- * makes every one of them, switched by this setting.
+ * The lecture builds the GPT in steps; each step is a model that can be trained on its own. {@link
+ * LanguageModel#create} makes the model of a stage: the {@link BigramLanguageModel}, or a {@link Gpt} composed of the
+ * stage's modules.
  */
 public enum Stage {
     /** A vocab x vocab table: the logits for the next character are a row looked up by the current one. */

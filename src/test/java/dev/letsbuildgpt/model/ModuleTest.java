@@ -193,6 +193,40 @@ class ModuleTest {
         assertClose(g.gradients(feed, 0, "loss").getGradients().get("emb.weight"), s.grads.named("emb.weight"), "d table");
     }
 
+    /** Weight tying: the output layer reads the embedding's table transposed, and both gradients reach the table. */
+    @Test
+    void aLinearTiedToAnEmbeddingSharesItsTable() {
+        Parameters p = new Parameters(13);
+        Embedding e = new Embedding(p, "wte", 9, C);
+        Linear head = Linear.tiedTo(p, e, "lm_head", true);
+        assertEquals(java.util.List.of("wte.weight", "lm_head.bias"), p.names());
+        int n = B * T;
+        Random r = new Random(14);
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = r.nextInt(9);
+        }
+        float[] dy = random(r, n * 9);
+        Graph g = new Graph(p, Graph.Mode.EVAL, B, T, DataType.DOUBLE);
+        SDVariable y = head.define(g, e.define(g, g.sd().placeHolder("ids", DataType.INT32, n)));
+        g.sd().sum("loss", y.mul(g.input("r", n, 9)));
+        Map<String, INDArray> feed = Map.of("ids", Nd4j.createFromArray(ids), "r", nd(dy, n, 9));
+        Shard s = new Shard(p, B, T, 0, true);
+        Embedding.Pass fe = e.pass(s);
+        Linear.Pass fh = head.pass(s);
+        assertClose(g.run(feed, 0, y.name()).get(y.name()), fh.forward(fe.forward(ids)), "logits");
+        fe.backward(fh.backward(dy));
+        OutAndGrad want = g.gradients(feed, 0, "loss");
+        assertClose(want.getGradients().get("wte.weight"), s.grads.named("wte.weight"), "d table, through both uses");
+        assertClose(want.getGradients().get("lm_head.bias"), s.grads.named("lm_head.bias"), "d bias");
+        float[] row = java.util.Arrays.copyOfRange(fe.forward(ids), 0, C);
+        float[] stepped = head.step(row);
+        float[] full = fh.forward(fe.forward(ids));
+        for (int v = 0; v < 9; v++) {
+            assertEquals(full[v], stepped[v], 1e-5, "step");
+        }
+    }
+
     @Test
     void dropoutDrawsTheSameMasksInTheGraphAndOnTheFastPathAndOnlyWhenTraining() {
         Dropout d = new Dropout("drop", 0.3);
