@@ -29,10 +29,32 @@ public final class AtomicFiles {
         }
     }
 
-    /** The temporary name used for {@code target}. */
+    /**
+     * The temporary name this process uses for {@code target}: {@code NAME.PID.tmp}, so that two processes writing
+     * the same file (a trainer and a notebook, say) never write into each other's temporary file.
+     */
     public static Path tempFor(Path target) {
-        return target.resolveSibling(target.getFileName() + ".tmp");
+        return target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
     }
+
+    /**
+     * Deletes the temporary files in {@code dir} that processes which no longer run left behind (killed in the
+     * middle of a write); those of running processes are theirs.
+     */
+    public static void deleteStaleTemps(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                java.util.regex.Matcher m = TEMP.matcher(f.getFileName().toString());
+                if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                    deleteQuietly(f);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // nothing to tidy, or a directory that cannot be listed: the write that follows reports it
+        }
+    }
+
+    private static final java.util.regex.Pattern TEMP = java.util.regex.Pattern.compile(".*\\.(\\d{1,18})\\.tmp");
 
     /** Flushes {@code tmp} to the disk and renames it over {@code target}. */
     public static void commit(Path tmp, Path target) throws IOException {

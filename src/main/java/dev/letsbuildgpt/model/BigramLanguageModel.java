@@ -10,7 +10,11 @@ public final class BigramLanguageModel extends LanguageModel {
     final Embedding tokenEmbedding;   // token_embedding_table: [V, V]
 
     public BigramLanguageModel(GptConfig config, long seed) {
-        super(config, seed);
+        this(config, new Parameters(seed));
+    }
+
+    BigramLanguageModel(GptConfig config, Parameters params) {
+        super(config, params);
         if (config.stage() != Stage.BIGRAM) {
             throw new IllegalArgumentException("a bigram model's configuration has the BIGRAM stage, not " + config.stage());
         }

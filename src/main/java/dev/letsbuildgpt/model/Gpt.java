@@ -32,7 +32,11 @@ public final class Gpt extends LanguageModel {
     final Linear lmHead;                     // [C, V]
 
     public Gpt(GptConfig config, long seed) {
-        super(config, seed);
+        this(config, new Parameters(seed));
+    }
+
+    Gpt(GptConfig config, Parameters params) {
+        super(config, params);
         Stage stage = config.stage();
         if (stage == Stage.BIGRAM) {
             throw new IllegalArgumentException("the bigram stage is a BigramLanguageModel");

@@ -61,9 +61,15 @@ public record GptConfig(Stage stage, int vocabSize, int blockSize, int nEmbd, in
         return new GptConfig(stage, vocabSize, blockSize, nEmbd, nHead, nLayer, p, bias);
     }
 
+    /** Sizes beyond this are refused: no real model comes near, and products of them stay within long arithmetic. */
+    static final int MAX_SIZE = 1 << 24;
+
     private static void requirePositive(String name, int value) {
         if (value <= 0) {
             throw new GptException(name + " must be positive, got " + value);
+        }
+        if (value > MAX_SIZE) {
+            throw new GptException(name + " must be at most " + MAX_SIZE + ", got " + value);
         }
     }
 }

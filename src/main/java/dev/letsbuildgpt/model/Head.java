@@ -37,12 +37,12 @@ public final class Head {
     final Linear key;
     final Linear query;
     final Linear value;
-    final Linear qkv;         // all three side by side, [C, 3 hs]; null for a head inside a MultiHeadAttention
+    final Linear qkv;         // all three side by side, [C, 3 hs]; null for one of several heads (their owner has it)
     final Dropout dropout;    // on the attention weights
 
     /** A head of its own (the lecture's first attention model: {@code sa_head = Head(n_embd)}). */
     public Head(Parameters p, String name, int nEmbd, int headSize, double dropout) {
-        this(p, name, p.tensor(name + ".qkv", nEmbd * 3 * headSize), 0, 1, nEmbd, headSize, dropout);
+        this(p, name, p.tensor(name + ".qkv", 3L * nEmbd * headSize), 0, 1, nEmbd, headSize, dropout);
     }
 
     /**
@@ -75,7 +75,7 @@ public final class Head {
     /** {@code count} heads named {@code name.0}, {@code name.1}, ... (a MultiHeadAttention's {@code heads}). */
     static Fused fused(Parameters p, String name, int count, int nEmbd, int headSize, double dropout) {
         int width = 3 * count * headSize;
-        Parameters.Tensor t = p.tensor(name + ".qkv", nEmbd * width);
+        Parameters.Tensor t = p.tensor(name + ".qkv", (long) nEmbd * width);
         Head[] heads = new Head[count];
         for (int h = 0; h < count; h++) {
             heads[h] = new Head(p, name + "." + h, t, h, count, nEmbd, headSize, dropout);
@@ -122,6 +122,9 @@ public final class Head {
     // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
 
     public Pass pass(Shard s) {
+        if (qkv == null) {
+            throw new IllegalStateException(name + " is one of several heads: their MultiHeadAttention computes them");
+        }
         return new Pass(s);
     }
 

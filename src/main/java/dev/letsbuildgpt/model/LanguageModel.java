@@ -16,15 +16,27 @@ public abstract class LanguageModel {
     protected final GptConfig config;
     protected final Parameters params;
 
-    protected LanguageModel(GptConfig config, long seed) {
+    protected LanguageModel(GptConfig config, Parameters params) {
         Backend.configure();
         this.config = config;
-        this.params = new Parameters(seed);
+        this.params = params;
     }
 
     /** The model of a configuration's stage, initialised from {@code seed}. */
     public static LanguageModel create(GptConfig config, long seed) {
-        return config.stage() == Stage.BIGRAM ? new BigramLanguageModel(config, seed) : new Gpt(config, seed);
+        return create(config, new Parameters(seed));
+    }
+
+    private static LanguageModel create(GptConfig config, Parameters params) {
+        return config.stage() == Stage.BIGRAM ? new BigramLanguageModel(config, params) : new Gpt(config, params);
+    }
+
+    /**
+     * The parameters' names and shapes that a configuration's model has, without their values (see {@link
+     * Parameters#shapesOnly}: a configuration that describes more is refused with {@link Parameters.TooLarge}).
+     */
+    public static Parameters shapes(GptConfig config, long maxValues, int maxParameters) {
+        return create(config, Parameters.shapesOnly(maxValues, maxParameters)).parameters();
     }
 
     public GptConfig config() {

@@ -31,16 +31,18 @@ public final class Parameters {
     public static final class Tensor {
         public final int id;          // index among the model's tensors
         public final String name;
-        public final float[] data;
+        public final float[] data;    // null in a model's shapes only (see Parameters#shapesOnly)
+        private final int size;
 
-        Tensor(int id, String name, int size) {
+        Tensor(int id, String name, int size, boolean allocate) {
             this.id = id;
             this.name = name;
-            this.data = new float[size];
+            this.size = size;
+            this.data = allocate ? new float[size] : null;
         }
 
         public int size() {
-            return data.length;
+            return size;
         }
     }
 
@@ -86,17 +88,60 @@ public final class Parameters {
     private final List<Tensor> tensors = new ArrayList<>();
     private final Map<String, Parameter> named = new LinkedHashMap<>();
     private final Random random;
+    private final long maxValues;      // shapes only: what may be described before it is refused
+    private final int maxParameters;
+    private long values;
     private long version;
 
     public Parameters(long seed) {
+        this(seed, -1, -1);
+    }
+
+    private Parameters(long seed, long maxValues, int maxParameters) {
         this.random = new Random(seed);
+        this.maxValues = maxValues;
+        this.maxParameters = maxParameters;
+    }
+
+    /**
+     * Parameters that only record names and shapes, without values: what a model of a configuration from outside
+     * (a checkpoint's) would hold, found out before allocating it. Describing more than {@code maxValues} values or
+     * {@code maxParameters} parameters is refused as it happens, so a configuration cannot make this run out of
+     * memory either.
+     */
+    public static Parameters shapesOnly(long maxValues, int maxParameters) {
+        return new Parameters(0, maxValues, maxParameters);
+    }
+
+    /** Whether these parameters hold values (see {@link #shapesOnly}). */
+    public boolean hasValues() {
+        return maxValues < 0;
     }
 
     /** A new tensor of {@code size} zeros. */
-    Tensor tensor(String name, int size) {
-        Tensor t = new Tensor(tensors.size(), name, size);
+    Tensor tensor(String name, long size) {
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new GptException(name + " would hold " + size + " values, more than a Java array can");
+        }
+        values += size;
+        if (!hasValues() && (values > maxValues || tensors.size() >= maxParameters)) {
+            throw new TooLarge(values, tensors.size() + 1);
+        }
+        Tensor t = new Tensor(tensors.size(), name, (int) size, hasValues());
         tensors.add(t);
         return t;
+    }
+
+    /** A description that went past the limits of {@link #shapesOnly}. */
+    public static final class TooLarge extends RuntimeException {
+        public final long values;
+        public final int tensors;
+
+        TooLarge(long values, int tensors) {
+            super("at least " + values + " values in " + tensors + " tensors", null, false, false);
+            this.values = values;
+            this.tensors = tensors;
+        }
     }
 
     /** Names a block of a tensor (see {@link Parameter}). */
@@ -121,7 +166,7 @@ public final class Parameters {
 
     /** A parameter that is a tensor of its own, [rows, cols] (or [cols] when {@code rows} is 0: a vector). */
     Parameter add(String name, int rows, int cols) {
-        Tensor t = tensor(name, Math.max(1, rows) * cols);
+        Tensor t = tensor(name, (long) Math.max(1, rows) * cols);
         return rows == 0 ? add(name, t, 0, 1, cols, cols, cols) : add(name, t, 0, rows, cols, cols, rows, cols);
     }
 
@@ -141,6 +186,9 @@ public final class Parameters {
 
     private void fill(Parameter p, java.util.function.DoubleSupplier values) {
         float[] d = p.tensor().data;
+        if (d == null) {
+            return;   // shapes only
+        }
         for (int r = 0; r < p.rows(); r++) {
             for (int c = 0; c < p.cols(); c++) {
                 d[p.index(r, c)] = (float) values.getAsDouble();

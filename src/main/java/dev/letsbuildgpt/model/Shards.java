@@ -45,6 +45,7 @@ public final class Shards implements Backprop {
         this.time = time;
         this.vocab = model.config().vocabSize();
         int k = Math.min(count, batch);
+        requireArraySizes(model.config(), (batch + k - 1) / k, time);
         shards = new Shard[k];
         passes = new LanguageModel.Pass[k];
         logits = new float[k][];
@@ -59,6 +60,19 @@ public final class Shards implements Backprop {
 
     public int count() {
         return shards.length;
+    }
+
+    /** A shard's widest buffers must fit in Java arrays: refused with a sentence before anything is allocated. */
+    private static void requireArraySizes(GptConfig c, int sequences, int time) {
+        long rows = (long) sequences * time;
+        long widest = rows * Math.max(c.vocabSize(), 4L * c.nEmbd());
+        long attention = rows * c.heads() * time;   // [B, H, T, T]
+        long largest = Math.max(widest, attention);
+        if (largest > Integer.MAX_VALUE - 8) {
+            throw new dev.letsbuildgpt.GptException("a shard of " + sequences + " sequences of " + time
+                    + " tokens needs arrays of " + largest + " values, more than Java arrays hold; use a smaller"
+                    + " batch or block size, or more shards");
+        }
     }
 
     @Override

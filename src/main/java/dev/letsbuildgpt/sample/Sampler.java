@@ -149,6 +149,10 @@ public final class Sampler {
             }
         }
         double max = Arrays.stream(l).max().orElseThrow();
+        if (!Double.isFinite(max) || Arrays.stream(l).anyMatch(Double::isNaN)) {
+            throw new GptException("the model's logits are not finite numbers (" + max + "): its weights are not"
+                    + " usable (training diverged?)");
+        }
         double sum = 0;
         double[] p = new double[l.length];
         for (int i = 0; i < l.length; i++) {

@@ -123,12 +123,17 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
         }
     }
 
+    /** The system property of {@link #pauseForCrashTests}. */
+    static final String PAUSE_PROPERTY = "gpt.test.checkpointPauseMs";
+
     /**
-     * Fault injection for the crash test: {@code GPT_FAULT_CHECKPOINT_PAUSE_MS} holds a written but not yet renamed
-     * checkpoint for that long, so that kills land inside checkpoint writes. Unset, nothing happens.
+     * Fault injection for the crash test (CrashResumeTest, which starts trainers with {@code
+     * -Dgpt.test.checkpointPauseMs=150}): holds a written but not yet renamed checkpoint for that long, so that kills
+     * land inside checkpoint writes. A JVM system property, not an environment variable, so that nothing in a user's
+     * environment can switch it on; unset, nothing happens.
      */
     private static void pauseForCrashTests() {
-        String ms = System.getenv("GPT_FAULT_CHECKPOINT_PAUSE_MS");
+        String ms = System.getProperty(PAUSE_PROPERTY);
         if (ms != null && !ms.isBlank()) {
             try {
                 Thread.sleep(Long.parseLong(ms.trim()));
@@ -169,8 +174,7 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
                 throw new GptException("checkpoint " + file + " is inconsistent: vocabulary of " + tok.vocabSize()
                         + " characters, model of " + config.model().vocabSize());
             }
-            // The model of this configuration says which arrays there must be and their shapes: nothing else is read.
-            Parameters shapes = LanguageModel.create(config.model(), 0).parameters();
+            Parameters shapes = shapesOf(config, file);
             Map<String, float[]> params = new LinkedHashMap<>();
             Map<String, float[]> optimizer = new LinkedHashMap<>();
             var entries = zip.entries();
@@ -187,13 +191,30 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
                 }
                 String param = isParam ? key : parameterOf(key);
                 if (!shapes.named().containsKey(param) || (!isParam && !key.endsWith(".M") && !key.endsWith(".V"))) {
-                    throw new GptException("checkpoint " + file + " holds an array the model does not have: " + n);
+                    throw new GptException("checkpoint " + file + " holds an array its model does not have: " + n);
                 }
-                float[] values = npy(zip, e, file, shapes.parameter(param).shape());
+                Parameters.Parameter p = shapes.parameter(param);
+                // The entry's declared size must be what the model's shape implies (a .npy header is under 4 KB):
+                // nothing beyond that is ever read.
+                long expected = 4L * p.size();
+                if (e.getSize() > expected + 4096) {
+                    throw new GptException(String.format("checkpoint %s has an array too large for its model: %s holds"
+                                    + " %,d bytes where the shape its configuration implies, %s, takes %,d", file, n,
+                            e.getSize(), Arrays.toString(p.shape()), expected));
+                }
+                float[] values = npy(zip, e, file, p.shape());
+                requireFinite(values, n, file);
                 (isParam ? params : optimizer).put(key, values);
             }
-            if (params.isEmpty()) {
-                throw new GptException("checkpoint " + file + " holds no parameters");
+            if (!params.keySet().equals(shapes.named().keySet())) {
+                var missing = new java.util.ArrayList<>(shapes.names());
+                missing.removeAll(params.keySet());
+                throw new GptException("checkpoint " + file + " lacks " + missing.size() + " of its model's "
+                        + shapes.names().size() + " parameters, such as " + missing.get(0));
+            }
+            if (!optimizer.isEmpty() && optimizer.size() != 2 * params.size()) {
+                throw new GptException("checkpoint " + file + " holds the optimizer's state for only some parameters ("
+                        + optimizer.size() + " arrays for " + params.size() + ")");
             }
             return new Checkpoint(config, state.vocabulary(), state.step(), state.rngState(), state.bestValLoss(),
                     state.trainedBy(), params, optimizer);
@@ -201,6 +222,33 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
             throw new GptException("not a checkpoint (unreadable or truncated zip): " + file);
         } catch (IOException e) {
             throw new GptException("cannot read checkpoint " + file + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The names and shapes of the parameters a checkpoint's configuration implies, found without allocating them, and
+     * refused when its arrays (weights and the optimizer's two moments) would not fit in this JVM's memory.
+     */
+    private static Parameters shapesOf(RunConfig config, Path file) {
+        long heap = Runtime.getRuntime().maxMemory();
+        long maxValues = heap / 4 / 3 / 2;   // float weights and two moments, and room to compute with them
+        try {
+            return LanguageModel.shapes(config.model(), maxValues, 1_000_000);
+        } catch (Parameters.TooLarge e) {
+            throw new GptException(String.format("checkpoint %s describes a model of %s; its weights and optimizer"
+                            + " state would need over %,d MB, and this JVM has %,d MB (java -Xmx sets more)", file,
+                    e.tensors >= 1_000_000 ? "over a million arrays" : String.format("over %,d values", e.values),
+                    e.values * 12 >> 20, heap >> 20));
+        }
+    }
+
+    /** NaN or infinite values in a checkpoint would only surface later, as a failed sample or a NaN loss. */
+    private static void requireFinite(float[] values, String entry, Path file) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw new GptException("checkpoint " + file + " holds non-finite values (" + values[i] + " at index "
+                        + i + " of " + entry + "); its training had diverged, or the file was altered");
+            }
         }
     }
 
@@ -226,7 +274,7 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
         try (InputStream in = zip.getInputStream(e)) {
             return Npy.read(in, shape);
         } catch (Npy.FormatException | java.io.EOFException ex) {
-            throw new GptException("checkpoint " + file + " has a damaged array " + e.getName() + ": "
+            throw new GptException("checkpoint " + file + " has a bad array " + e.getName() + ": "
                     + (ex.getMessage() == null ? "cut short" : ex.getMessage()));
         }
     }

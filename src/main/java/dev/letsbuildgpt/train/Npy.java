@@ -103,7 +103,7 @@ public final class Npy {
         boolean sameShape = Arrays.equals(shape, expected)
                 || (shape.length == 1 && shape[0] == expectedSize && expected.length <= 2);
         if (!sameShape) {
-            throw new FormatException("its shape is " + Arrays.toString(shape) + ", the model's is "
+            throw new FormatException("its shape is " + Arrays.toString(shape) + " where the model of its configuration has "
                     + Arrays.toString(expected));
         }
         byte[] bytes = new byte[Math.toIntExact(4 * expectedSize)];

@@ -29,7 +29,7 @@ import java.util.Set;
  * weights, bit for bit, on any number of cores; and a run resumed from a checkpoint continues exactly as if it had
  * never stopped.
  */
-public final class Trainer {
+public final class Trainer implements AutoCloseable {
     private final RunConfig cfg;
     private final Dataset data;
     private final Path runDir;
@@ -41,11 +41,14 @@ public final class Trainer {
     private final Set<String> trainedBy = new LinkedHashSet<>();
     private int step;
     private Double bestValLoss;
+    private RunLock lock;   // held from construction to the end of run(), and during each later run()
 
     private Trainer(RunConfig cfg, Dataset data, Path runDir, Checkpoint resumeFrom, Checkpoint weightsFrom) {
         this.cfg = cfg;
         this.data = data;
         this.runDir = runDir;
+        this.lock = RunLock.acquire(runDir);   // before anything is written: one trainer per run directory
+        AtomicFiles.deleteStaleTemps(runDir);
         TrainConfig t = cfg.train();
         this.batches = new Batches(data, t.batchSize(), cfg.model().blockSize(), t.seed() + 1);
         this.model = LanguageModel.create(cfg.model(), t.seed());
@@ -142,8 +145,28 @@ public final class Trainer {
         return run(Progress.silent());
     }
 
-    /** Trains to max_iters, showing progress; returns the last evaluation. */
+    /** Trains to max_iters, showing progress; returns the last evaluation. The run directory is locked meanwhile. */
     public Metrics.Evaluation run(Progress progress) {
+        if (lock == null) {
+            lock = RunLock.acquire(runDir);
+        }
+        try {
+            return runLocked(progress);
+        } finally {
+            close();
+        }
+    }
+
+    /** Releases the run directory for other trainers (run() does when it returns). */
+    @Override
+    public void close() {
+        if (lock != null) {
+            lock.close();
+            lock = null;
+        }
+    }
+
+    private Metrics.Evaluation runLocked(Progress progress) {
         TrainConfig t = cfg.train();
         List<Metrics.Evaluation> done = metrics.evaluations();
         Metrics.Evaluation last = done.isEmpty() ? null : done.get(done.size() - 1);

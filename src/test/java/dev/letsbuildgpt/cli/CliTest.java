@@ -145,6 +145,17 @@ class CliTest {
         assertEquals(0, cli(opts.toArray(String[]::new)).code());
     }
 
+    private static dev.letsbuildgpt.train.RunLock held;
+
+    /** A run directory whose lock this process holds (as a notebook's trainer still running would). */
+    private static Path locked() {
+        Path dir = tmp.resolve("locked");
+        if (held == null) {
+            held = dev.letsbuildgpt.train.RunLock.acquire(dir);
+        }
+        return dir;
+    }
+
     static Stream<Arguments> badInputs() throws Exception {
         Path notZip = Files.writeString(tmp.resolve("not-a-checkpoint.zip"), "hello");
         Path truncated = tmp.resolve("truncated.zip");
@@ -179,6 +190,7 @@ class CliTest {
                 args("eval", "--ckpt", run.toString(), "--data", otherText.toString()),
                 args("train", "--out", run.toString(), "--resume", "--data", otherText.toString()),
                 args("train", "--out", run.toString(), "--resume", "--n-layer", "7", "--data", data),
+                args("train", "--out", locked().toString(), "--force", "--data", data, "--max-iters", "1"),
                 args("sample", "--ckpt", tmp.resolve("nothing-here").toString()),
                 args("sample", "--ckpt", notZip.toString()),
                 args("sample", "--ckpt", truncatedCheckpoint(truncated).toString()),
@@ -196,6 +208,132 @@ class CliTest {
                 args("compare", "--notebooks", tmp.resolve("no-results").toString()),
                 args("compare", "--notebooks", foreignDir.toString()))
                 .map(a -> Arguments.of((Object) a));
+    }
+
+    /**
+     * A run directory has one trainer: a second one, from another process, is refused with a line naming the first,
+     * and damages nothing; sample and eval read the last complete checkpoint meanwhile; once the first is killed
+     * (SIGKILL), the run resumes: no stale lock is left behind.
+     */
+    @Test
+    void aSecondTrainerIsRefusedWhileReadersKeepWorkingAndAKillLeavesNoStaleLock() throws Exception {
+        Path dir = tmp.resolve("busy");
+        Process first = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
+                "--preset", "head", "--max-iters", "10000000", "--eval-interval", "200", "--eval-iters", "2",
+                "--out", dir.toString(), "--data", TestData.source(), "--sample-tokens", "0")
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("busy.log").toFile()).start();
+        try {
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (!Files.exists(dir.resolve(Checkpoint.FILE_NAME)) && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(first.isAlive(), Files.readString(tmp.resolve("busy.log")));
+            byte[] config = Files.readAllBytes(dir.resolve("config.json"));
+            for (String mode : new String[]{"--resume", "--force"}) {
+                Result r = cli("train", "--preset", "head", "--out", dir.toString(), mode, "--data", TestData.source(),
+                        "--sample-tokens", "0");
+                assertEquals(1, r.code(), r.out() + r.err());
+                assertEquals(1, r.err().lines().count(), r.err());
+                assertTrue(r.err().startsWith("error: " + dir + " is being trained by process " + first.pid() + " on "),
+                        r.err());
+            }
+            assertTrue(java.util.Arrays.equals(config, Files.readAllBytes(dir.resolve("config.json"))), "untouched");
+            Result s = cli("sample", "--ckpt", dir.toString(), "--tokens", "20");
+            assertEquals(0, s.code(), s.err());
+            Result e = cli("eval", "--ckpt", dir.toString(), "--eval-iters", "2", "--data", TestData.source());
+            assertEquals(0, e.code(), e.err());
+        } finally {
+            first.destroyForcibly();   // SIGKILL
+            first.waitFor();
+        }
+        int at = Checkpoint.load(dir).step();
+        Result resumed = cli("train", "--out", dir.toString(), "--resume", "--max-iters", String.valueOf(at + 3),
+                "--data", TestData.source(), "--sample-tokens", "0");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("done: step " + (at + 3)), resumed.out());
+    }
+
+    /** A copy of the trained checkpoint with entries replaced (null: removed) and others added. */
+    static Path crafted(String name, java.util.function.BiFunction<String, byte[], byte[]> change,
+                        java.util.Map<String, byte[]> extra) throws Exception {
+        Path out = tmp.resolve(name);
+        try (var in = new java.util.zip.ZipInputStream(new java.io.ByteArrayInputStream(checkpointBytes));
+             var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(out))) {
+            for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                byte[] b = change.apply(e.getName(), in.readAllBytes());
+                if (b != null) {
+                    zip.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                    zip.write(b);
+                    zip.closeEntry();
+                }
+            }
+            for (var e : extra.entrySet()) {
+                zip.putNextEntry(new java.util.zip.ZipEntry(e.getKey()));
+                zip.write(e.getValue());
+                zip.closeEntry();
+            }
+        }
+        return out;
+    }
+
+    static java.util.function.BiFunction<String, byte[], byte[]> replace(String entry, byte[] with) {
+        return (n, b) -> n.equals(entry) ? with : b;
+    }
+
+    static byte[] npy(float[] values, long... shape) {
+        return dev.letsbuildgpt.train.Npy.write(values, shape);
+    }
+
+    /** The checkpoints a user could be handed: each one is refused with one line, in bounded memory. */
+    static Stream<Path> craftedCheckpoints() throws Exception {
+        String table = "params/token_embedding_table.weight.npy";
+        float[] nan = new float[65 * 32];
+        nan[100] = Float.NaN;
+        // A header claiming a [2^30, 2^30] array (4 EiB) in front of no data at all.
+        byte[] hugeHeader = npy(new float[0], 1L << 30, 1L << 30);
+        return Stream.of(
+                crafted("huge-header.zip", replace(table, hugeHeader), java.util.Map.of()),
+                crafted("huge-model.zip", (n, b) -> n.equals("config.json")
+                        ? new String(b, StandardCharsets.UTF_8).replaceFirst("\"n_embd\" : 32", "\"n_embd\" : 16000000")
+                        .replaceFirst("\"n_head\" : 4", "\"n_head\" : 4").getBytes(StandardCharsets.UTF_8) : b,
+                        java.util.Map.of()),
+                crafted("oversized-entry.zip", replace(table, java.util.Arrays.copyOf(npy(new float[65 * 32], 65, 32),
+                        200 << 20)), java.util.Map.of()),
+                crafted("nan-weights.zip", replace(table, npy(nan, 65, 32)), java.util.Map.of()),
+                crafted("config-disagrees.zip", (n, b) -> n.equals("config.json")
+                        ? new String(b, StandardCharsets.UTF_8).replaceFirst("\"n_embd\" : 32", "\"n_embd\" : 64")
+                        .getBytes(StandardCharsets.UTF_8) : b, java.util.Map.of()),
+                crafted("missing-array.zip", replace("params/lm_head.bias.npy", null), java.util.Map.of()),
+                crafted("unknown-array.zip", (n, b) -> b, java.util.Map.of("params/evil.weight.npy", npy(new float[4], 4))),
+                crafted("wrong-dtype.zip", replace(table, new String(npy(new float[65 * 32], 65, 32),
+                        StandardCharsets.ISO_8859_1).replace("<f4", "<f8").getBytes(StandardCharsets.ISO_8859_1)),
+                        java.util.Map.of()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("craftedCheckpoints")
+    void aCraftedCheckpointIsRefusedWithOneLineInBoundedMemory(Path ckpt) throws Exception {
+        for (String[] command : new String[][]{{"sample", "--tokens", "5"}, {"info"}}) {
+            long before = usedHeap();
+            List<String> a = new ArrayList<>(List.of(command));
+            a.addAll(List.of("--ckpt", ckpt.toString()));
+            Result r = cli(a.toArray(String[]::new));
+            long grew = usedHeap() - before;
+            assertEquals(1, r.code(), command + " " + ckpt.getFileName() + ": " + r.err());
+            List<String> lines = r.err().lines().toList();
+            assertEquals(1, lines.size(), r.err());
+            assertTrue(lines.get(0).startsWith("error: checkpoint " + ckpt), lines.get(0));
+            assertFalse(r.err().contains("Exception"), r.err());
+            assertTrue(grew < 64 << 20, ckpt.getFileName() + " made the heap grow by " + (grew >> 20) + " MB");
+            System.out.println(command[0] + " " + ckpt.getFileName() + ": " + lines.get(0));
+        }
+    }
+
+    private static long usedHeap() {
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        return rt.totalMemory() - rt.freeMemory();
     }
 
     private static Path truncatedCheckpoint(Path target) throws Exception {
@@ -229,7 +367,9 @@ class CliTest {
         assertEquals(0, cli(base).code());
         byte[] before = Files.readAllBytes(dir.resolve(Checkpoint.FILE_NAME));
         // The checkpoint's temporary file goes to /dev/full, where every write fails with "No space left on device".
-        Files.createSymbolicLink(dir.resolve(Checkpoint.FILE_NAME + ".tmp"), Path.of("/dev/full"));
+        // (this process's temporary name: AtomicFiles.tempFor)
+        Files.createSymbolicLink(dir.resolve(Checkpoint.FILE_NAME + "." + ProcessHandle.current().pid() + ".tmp"),
+                Path.of("/dev/full"));
         String[] more = java.util.Arrays.copyOf(base, base.length + 1);
         more[more.length - 1] = "--resume";
         more[4] = "8";   // --max-iters 8

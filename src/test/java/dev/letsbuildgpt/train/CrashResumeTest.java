@@ -29,6 +29,8 @@ class CrashResumeTest {
     private List<String> command(Path out, String... extra) {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
+                // widen each checkpoint write for the kills (a test-only pause: see Checkpoint.pauseForCrashTests)
+                "-D" + Checkpoint.PAUSE_PROPERTY + "=150",
                 "-cp", System.getProperty("java.class.path"), "dev.letsbuildgpt.cli.Main", "train",
                 "--preset", "layernorm", "--dropout", "0.1", "--max-iters", "100", "--eval-interval", "5",
                 "--eval-iters", "2", "--out", out.toString(), "--data", TestData.source(), "--sample-tokens", "0"));
@@ -39,7 +41,6 @@ class CrashResumeTest {
     /** Starts the trainer and returns once it has loaded ND4J and the data (its "backend:" line). */
     private static Process start(List<String> cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("GPT_FAULT_CHECKPOINT_PAUSE_MS", "150");  // widen each checkpoint write for the kills
         Process p = pb.start();
         java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
         String line;
@@ -79,7 +80,7 @@ class CrashResumeTest {
             // A third of the kills wait for a checkpoint write to begin and land inside it; a third wait for this
             // process's first new checkpoint (so the run advances) and land anywhere after it; a third land
             // anywhere from start-up on: building the graphs, steps, evaluations, writes.
-            Path tmpFile = run.resolve(Checkpoint.FILE_NAME + ".tmp");
+            Path tmpFile = run.resolve(Checkpoint.FILE_NAME + "." + c.pid() + ".tmp");   // AtomicFiles.tempFor
             long deadline = System.currentTimeMillis() + 60_000;
             if (k % 3 == 0) {
                 while (c.isAlive() && System.currentTimeMillis() < deadline && !Files.exists(tmpFile)) {
@@ -96,7 +97,7 @@ class CrashResumeTest {
             }
             c.destroyForcibly();   // SIGKILL on Linux
             c.waitFor();
-            if (Files.exists(run.resolve(Checkpoint.FILE_NAME + ".tmp"))) {
+            if (Files.exists(tmpFile)) {
                 midWrite++;
             }
             if (Files.exists(run.resolve(Checkpoint.FILE_NAME))) {

@@ -249,6 +249,21 @@ class TrainerTest {
         assertEquals(t.model().graph(Graph.Mode.INFER, 1, 8).logits(idx), loaded.graph(Graph.Mode.INFER, 1, 8).logits(idx));
     }
 
+    /**
+     * In one process too (a notebook): a second trainer on a run directory is refused while the first holds it, and
+     * welcome once the first has finished its run.
+     */
+    @Test
+    void aRunDirectoryHasOneTrainerAtATime() {
+        RunConfig cfg = RunConfig.preset("bigram").with("max-iters", "5").with("eval-interval", "5").with("eval-iters", "1");
+        Trainer first = Trainer.start(cfg, DATA, tmp);
+        GptException e = assertThrows(GptException.class, () -> Trainer.start(cfg, DATA, tmp));
+        assertTrue(e.getMessage().contains("is being trained by another trainer in this process"), e.getMessage());
+        first.run();
+        Trainer second = Trainer.resume(tmp, DATA, 8);
+        assertEquals(8, second.run().step());
+    }
+
     /** Each training step's loss reaches metrics.jsonl (and the loss plot), besides the evaluations. */
     @Test
     void everyStepsLossIsLogged() {
