@@ -33,10 +33,13 @@ import java.util.Map;
  * shown (an image as a PNG) unless the cell ends with {@code ;}, as in IPython.
  */
 public class JavaKernel extends BaseKernel {
-    /** JShell's and IJava's default imports, so notebooks written for IJava find the same names. */
-    static final List<String> DEFAULT_IMPORTS = List.of("java.io.*", "java.math.*", "java.net.*", "java.nio.file.*",
-            "java.util.*", "java.util.concurrent.*", "java.util.function.*", "java.util.prefs.*", "java.util.regex.*",
-            "java.util.stream.*");
+    /**
+     * Exactly IJava's default imports (JJava's are the same plus {@code java.time.*}): not JShell's own, which add
+     * {@code java.util.stream.*}, {@code java.util.function.*} and {@code java.nio.file.*}. A notebook that ran here
+     * relying on one of those would fail on IJava and JJava; with IJava's list it fails here first, in CI.
+     */
+    static final List<String> DEFAULT_IMPORTS = List.of("java.util.*", "java.io.*", "java.math.*", "java.net.*",
+            "java.util.concurrent.*", "java.util.prefs.*", "java.util.regex.*");
 
 
     private final InProcessExecution execution;

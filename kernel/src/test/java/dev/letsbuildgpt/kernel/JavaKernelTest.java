@@ -58,10 +58,16 @@ class JavaKernelTest {
         assertNull(kernel.eval("// only a comment"));
     }
 
+    /** IJava's default imports, and not JShell's extra ones, so a notebook that passes here passes on IJava. */
     @Test
-    void defaultImportsAreThere() throws Exception {
+    void theDefaultImportsAreIJavasExactly() throws Exception {
         assertEquals("[1, 2, 3]", text(kernel.eval("new ArrayList<>(List.of(1, 2, 3))")));
-        assertEquals("6", text(kernel.eval("IntStream.rangeClosed(1, 3).sum()")));
+        assertEquals("true", text(kernel.eval("Pattern.matches(\"a+\", \"aa\")")));
+        for (String notImported : new String[]{"IntStream.rangeClosed(1, 3).sum()", "Path.of(\"x\")",
+                "(Function<Integer, Integer>) x -> x"}) {
+            assertThrows(JavaKernel.CompilationException.class, () -> kernel.eval(notImported), notImported);
+        }
+        assertEquals("6", text(kernel.eval("java.util.stream.IntStream.rangeClosed(1, 3).sum()")));
     }
 
     @Test
