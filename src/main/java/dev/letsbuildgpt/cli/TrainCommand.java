@@ -57,6 +57,7 @@ final class TrainCommand implements Callable<Integer> {
         @Option(names = "--n-head", paramLabel = "N") Integer nHead;
         @Option(names = "--n-layer", paramLabel = "N") Integer nLayer;
         @Option(names = "--dropout", paramLabel = "P") Double dropout;
+        @Option(names = "--residual", paramLabel = "BOOL", description = "The blocks' residual connections (default true)") Boolean residual;
         @Option(names = "--seed", paramLabel = "N") Long seed;
         @Option(names = "--weight-decay", paramLabel = "W") Double weightDecay;
         @Option(names = "--grad-clip", paramLabel = "NORM", description = "Clip the gradient norm (0: off)") Double gradClip;
@@ -79,6 +80,7 @@ final class TrainCommand implements Callable<Integer> {
             put(m, "n-head", nHead);
             put(m, "n-layer", nLayer);
             put(m, "dropout", dropout);
+            put(m, "residual", residual);
             put(m, "seed", seed);
             put(m, "weight-decay", weightDecay);
             put(m, "grad-clip", gradClip);

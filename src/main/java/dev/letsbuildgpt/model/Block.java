@@ -6,7 +6,9 @@ import org.nd4j.autodiff.samediff.SDVariable;
  * A transformer block: communication (self-attention) followed by computation (feed-forward), each added to a
  * residual stream: {@code x = x + sa(ln1(x)); x = x + ffwd(ln2(x))}. The residual connections give gradients a
  * straight path from the loss to the input, which is what lets deep stacks train. Normalisation is pre-norm, as in
- * the lecture (unlike the original paper); the lecture's stage before LayerNorm has none.
+ * the lecture (unlike the original paper); the lecture's stage before LayerNorm has none. Without residual
+ * connections ({@link GptConfig#residual()} false, for the experiment that shows why they are there) a block is
+ * {@code x = sa(ln1(x)); x = ffwd(ln2(x))}.
  */
 public final class Block {
     public final String name;
@@ -15,10 +17,12 @@ public final class Block {
     final MultiHeadAttention sa;
     final LayerNorm ln2;
     final FeedForward ffwd;
+    final boolean residual;
 
     public Block(Parameters p, String name, GptConfig c, boolean layerNorm) {
         this.name = name;
         this.nEmbd = c.nEmbd();
+        this.residual = c.residual();
         this.sa = new MultiHeadAttention(p, name + ".sa", c.nEmbd(), c.nHead(), c.headSize(), true, c.bias(),
                 c.dropout());
         this.ffwd = FeedForward.block(p, name + ".ffwd", c.nEmbd(), c.bias(), c.dropout());
@@ -30,8 +34,10 @@ public final class Block {
 
     /** x: [B*T, C] -> [B*T, C] */
     public SDVariable define(Graph g, SDVariable x) {
-        x = x.add(sa.define(g, ln1 == null ? x : ln1.define(g, x)));
-        return x.add(ffwd.define(g, ln2 == null ? x : ln2.define(g, x)));
+        SDVariable a = sa.define(g, ln1 == null ? x : ln1.define(g, x));
+        x = residual ? x.add(a) : a;
+        SDVariable f = ffwd.define(g, ln2 == null ? x : ln2.define(g, x));
+        return residual ? x.add(f) : f;
     }
 
     // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
@@ -60,9 +66,18 @@ public final class Block {
 
         /** x [N, C], the residual stream: x += sa(ln1(x)); x += ffwd(ln2(x)). Returns x. */
         public float[] forward(float[] x) {
-            add(x, sa.forward(ln1 == null ? copy(x, in1) : ln1.forward(x)));
-            add(x, ffwd.forward(ln2 == null ? copy(x, in2) : ln2.forward(x)));
+            join(x, sa.forward(ln1 == null ? copy(x, in1) : ln1.forward(x)));
+            join(x, ffwd.forward(ln2 == null ? copy(x, in2) : ln2.forward(x)));
             return x;
+        }
+
+        /** The residual connection: x + branch, in place (or, without one, the branch's output alone). */
+        private void join(float[] x, float[] branch) {
+            if (residual) {
+                add(x, branch);
+            } else {
+                copy(branch, x);
+            }
         }
 
         /** The queries, keys and values [N, 3C] its attention computes from x: all a decoder keeps of a block. */
@@ -81,9 +96,9 @@ public final class Block {
          */
         public float[] backward(float[] dx) {
             float[] d = ffwd.backward(dx);
-            add(dx, ln2 == null ? d : ln2.backward(d));
+            join(dx, ln2 == null ? d : ln2.backward(d));
             d = sa.backward(dx);
-            add(dx, ln1 == null ? d : ln1.backward(d));
+            join(dx, ln1 == null ? d : ln1.backward(d));
             return dx;
         }
     }
@@ -107,9 +122,15 @@ public final class Block {
 
     /** x [C] at position pos -> [C] */
     public float[] step(Head.Cache c, float[] x, int pos) {
-        float[] y = x.clone();
-        add(y, sa.step(c, ln1 == null ? x : ln1.step(x), pos));
-        add(y, ffwd.step(ln2 == null ? y : ln2.step(y)));
+        float[] a = sa.step(c, ln1 == null ? x : ln1.step(x), pos);
+        float[] y = residual ? sum(x, a) : a;
+        float[] f = ffwd.step(ln2 == null ? y : ln2.step(y));
+        return residual ? sum(y, f) : f;
+    }
+
+    private static float[] sum(float[] a, float[] b) {
+        float[] y = a.clone();
+        add(y, b);
         return y;
     }
 }

@@ -14,9 +14,17 @@ import dev.letsbuildgpt.GptException;
  * @param dropout   probability of zeroing an activation during training; 0 turns dropout off
  * @param bias      biases in the linear layers that have them in the lecture (attention projection,
  *                  feed-forward, language-model head); key, query and value never have one
+ * @param residual  the blocks' residual connections (x + sa(x), x + ffwd(x)); false makes them plain layers, to see
+ *                  why the lecture adds them: a deep stack without them trains far worse
  */
 public record GptConfig(Stage stage, int vocabSize, int blockSize, int nEmbd, int nHead, int nLayer,
-                        double dropout, boolean bias) {
+                        double dropout, boolean bias, boolean residual) {
+
+    /** With residual connections, as every stage of the lecture has them. */
+    public GptConfig(Stage stage, int vocabSize, int blockSize, int nEmbd, int nHead, int nLayer, double dropout,
+                     boolean bias) {
+        this(stage, vocabSize, blockSize, nEmbd, nHead, nLayer, dropout, bias, true);
+    }
 
     public GptConfig {
         if (stage == null) {
@@ -54,11 +62,11 @@ public record GptConfig(Stage stage, int vocabSize, int blockSize, int nEmbd, in
     }
 
     public GptConfig withVocabSize(int v) {
-        return new GptConfig(stage, v, blockSize, nEmbd, nHead, nLayer, dropout, bias);
+        return new GptConfig(stage, v, blockSize, nEmbd, nHead, nLayer, dropout, bias, residual);
     }
 
     public GptConfig withDropout(double p) {
-        return new GptConfig(stage, vocabSize, blockSize, nEmbd, nHead, nLayer, p, bias);
+        return new GptConfig(stage, vocabSize, blockSize, nEmbd, nHead, nLayer, p, bias, residual);
     }
 
     /** Sizes beyond this are refused: no real model comes near, and products of them stay within long arithmetic. */

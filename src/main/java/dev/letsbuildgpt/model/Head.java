@@ -89,7 +89,9 @@ public final class Head {
     }
 
     private Parameters.Parameter view(Parameters p, String name, Parameters.Tensor fused, int column, int width) {
-        return p.add(name, fused, column, nEmbd, headSize, width, nEmbd, headSize);
+        Parameters.Parameter v = p.add(name, fused, column, nEmbd, headSize, width, nEmbd, headSize);
+        p.markLinearWeight(v);   // the lecture's nn.Linear(n_embd, head_size, bias=False)
+        return v;
     }
 
     // ------------------------------------------------------------------------------ SameDiff: the reference definition

@@ -18,6 +18,7 @@ public final class Linear {
     /** A layer with weights of its own, initialised as PyTorch does: uniform in +-1/sqrt(in). */
     public Linear(Parameters p, String name, int in, int out, boolean bias) {
         this(name, p.add(name + ".weight", in, out), bias ? p.add(name + ".bias", 0, out) : null);
+        p.markLinearWeight(weight);
         double bound = 1 / Math.sqrt(in);
         p.uniform(weight, bound);
         if (this.bias != null) {

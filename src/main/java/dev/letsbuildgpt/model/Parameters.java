@@ -87,6 +87,7 @@ public final class Parameters {
 
     private final List<Tensor> tensors = new ArrayList<>();
     private final Map<String, Parameter> named = new LinkedHashMap<>();
+    private final java.util.Set<String> linearWeights = new java.util.HashSet<>();
     private final Random random;
     private final long maxValues;      // shapes only: what may be described before it is refused
     private final int maxParameters;
@@ -194,6 +195,16 @@ public final class Parameters {
                 d[p.index(r, c)] = (float) values.getAsDouble();
             }
         }
+    }
+
+    /** Marks a linear layer's weight: stored [in, out] here, [out, in] in PyTorch's {@code nn.Linear}. */
+    void markLinearWeight(Parameter p) {
+        linearWeights.add(p.name());
+    }
+
+    /** Whether PyTorch stores this parameter transposed (a linear layer's weight). */
+    public boolean isLinearWeight(String name) {
+        return linearWeights.contains(name);
     }
 
     public List<Tensor> tensors() {

@@ -68,13 +68,42 @@ public final class Notebook {
      */
     public static Comparison.Trained train(String chapter, RunConfig cfg, Dataset data) {
         Comparison.Trained t;
-        try (Progress progress = Progress.forConsole(0, cfg.train().maxIters(), System.out)) {
+        try (Progress progress = Progress.evaluations(System.out)) {   // a line per estimate_loss, as the lecture prints
             t = Comparison.train(chapter, cfg, data, runDir(chapter, cfg.preset()), progress);
         }
         Comparison.record(resultsDir(), t.row());
         System.out.printf("%s: %,d parameters, %d steps, train loss %.4f, val loss %.4f, %.0f s%n", cfg.preset(),
                 t.row().params(), t.row().iters(), t.row().trainLoss(), t.row().valLoss(), t.row().seconds());
         return t;
+    }
+
+    /** Prints the source of a library class, as the jar holds it (see {@link Source}). */
+    public static void source(Class<?> c) {
+        System.out.print(Source.of(c));
+    }
+
+    /** Prints one member of a library class: a method, a constructor or a nested class, with its comment. */
+    public static void source(Class<?> c, String member) {
+        System.out.print(Source.of(c, member));
+    }
+
+    /**
+     * Checks that what a cell computed equals the library's result, to {@code tolerance} (the largest absolute
+     * difference), and says so in a line; otherwise throws an AssertionError saying by how much they differ.
+     */
+    public static void assertSame(String what, org.nd4j.linalg.api.ndarray.INDArray ours,
+                                  org.nd4j.linalg.api.ndarray.INDArray library, double tolerance) {
+        if (!java.util.Arrays.equals(ours.shape(), library.shape())) {
+            throw new AssertionError(what + ": shapes differ, " + java.util.Arrays.toString(ours.shape()) + " and "
+                    + java.util.Arrays.toString(library.shape()));
+        }
+        org.nd4j.linalg.api.buffer.DataType d = org.nd4j.linalg.api.buffer.DataType.DOUBLE;
+        double worst = ours.castTo(d).sub(library.castTo(d)).amaxNumber().doubleValue();
+        if (!(worst <= tolerance)) {
+            throw new AssertionError(String.format("%s: the largest difference is %.3g, more than %.1g", what, worst,
+                    tolerance));
+        }
+        System.out.printf("%s: the same (largest difference %.2g)%n", what, worst);
     }
 
     /** Where a chapter's training run of a preset is kept (checkpoint, metrics, loss plot). */

@@ -293,11 +293,14 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
             return s;
         }
 
-        /** Format 1's configuration had no shards: the default. */
+        /** Format 1's configuration had no shards (the default) and no choice about residual connections (on). */
         static JsonNode config(JsonNode tree) {
             ObjectNode c = (ObjectNode) tree.deepCopy();
             if (c.path("train").isObject() && !c.path("train").has("shards")) {
                 ((ObjectNode) c.get("train")).put("shards", dev.letsbuildgpt.model.Shards.DEFAULT);
+            }
+            if (c.path("model").isObject() && !c.path("model").has("residual")) {
+                ((ObjectNode) c.get("model")).put("residual", true);
             }
             return c;
         }

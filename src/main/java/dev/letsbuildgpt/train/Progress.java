@@ -30,6 +30,26 @@ public interface Progress extends AutoCloseable {
         return System.console() != null ? new Bar(start, maxIters) : new Lines(maxIters, out);
     }
 
+    /** A line per evaluation, as the lecture's training loop prints it, and nothing in between (notebooks). */
+    static Progress evaluations(PrintStream out) {
+        return new Progress() {
+            public void step(int step, double loss, double tokensPerSec) {
+            }
+
+            public void evaluation(Metrics.Evaluation e) {
+                out.println(describe(e));
+            }
+
+            public void message(String line) {
+                out.println(line);
+            }
+
+            public void close() {
+                out.flush();
+            }
+        };
+    }
+
     /** Nothing shown (tests). */
     static Progress silent() {
         return new Progress() {

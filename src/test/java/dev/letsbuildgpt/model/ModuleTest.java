@@ -160,11 +160,12 @@ class ModuleTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"layernorm", "no layernorm", "dropout"})
+    @ValueSource(strings = {"layernorm", "no layernorm", "dropout", "no residual", "neither"})
     void block(String kind) {
         Parameters p = new Parameters(6);
-        GptConfig c = new GptConfig(Stage.GPT, 11, T, C, 3, 1, kind.equals("dropout") ? 0.2 : 0, true);
-        Block b = new Block(p, "blocks.0", c, !kind.equals("no layernorm"));
+        GptConfig c = new GptConfig(Stage.GPT, 11, T, C, 3, 1, kind.equals("dropout") ? 0.2 : 0, true,
+                !kind.equals("no residual") && !kind.equals("neither"));
+        Block b = new Block(p, "blocks.0", c, !kind.equals("no layernorm") && !kind.equals("neither"));
         compare(p, C, C, true, b::define, s -> {
             Block.Pass f = b.pass(s);
             return of(x -> f.forward(x).clone(), f::backward);   // the pass works in place on the residual stream
@@ -264,7 +265,8 @@ class ModuleTest {
 
     /** Decoding position by position with a cache gives what the forward pass gives at each position. */
     @ParameterizedTest
-    @ValueSource(strings = {"head", "mha", "block", "block without layernorm", "ffwd", "layernorm", "linear"})
+    @ValueSource(strings = {"head", "mha", "block", "block without layernorm", "block without residual", "ffwd",
+            "layernorm", "linear"})
     void stepsEqualTheForwardPassAtEveryPosition(String kind) {
         Parameters p = new Parameters(11);
         GptConfig c = new GptConfig(Stage.GPT, 11, T, C, 3, 1, 0, true);
@@ -287,8 +289,10 @@ class ModuleTest {
                 Head.Cache cache = m.cache(T);
                 step = (row, pos) -> m.step(cache, row, pos);
             }
-            case "block", "block without layernorm" -> {
-                Block b = new Block(p, "b", c, kind.equals("block"));
+            case "block", "block without layernorm", "block without residual" -> {
+                GptConfig bc = kind.equals("block without residual") ? new GptConfig(Stage.GPT, 11, T, C, 3, 1, 0, true,
+                        false) : c;
+                Block b = new Block(p, "b", bc, !kind.equals("block without layernorm"));
                 forward = b.pass(s).forward(x.clone());
                 Head.Cache cache = b.cache(T);
                 step = (row, pos) -> b.step(cache, row, pos);
