@@ -37,7 +37,9 @@ NOTEBOOK_OUT := target/notebooks
 NOTEBOOK_TIMEOUT ?= 3600
 export GPT_MAX_ITERS
 
-STUDENT_OUT := target/student/notebooks
+# Student copies sit beside notebooks/, where they run as they are (../target/gpt.jar, ../data).
+STUDENT_OUT := student
+STUDENT_RUN := target/student-run
 HTML_OUT := target/html
 EXECUTED := $(NOTEBOOK_OUT)/.executed
 PORT ?= 8888
@@ -46,7 +48,7 @@ NOTEBOOK_TOKEN ?=
 # 0.0.0.0 inside a container, so the published port reaches the server.
 NOTEBOOK_IP ?= 127.0.0.1
 
-.PHONY: help deps build train sample test clean kernel notebooks compare bench student html notebook-server browser-test docker-lint docker-test
+.PHONY: help deps build train sample test clean kernel notebooks compare bench student student-test grade html notebook-server browser-test docker-lint docker-test
 
 help:
 	@echo "make train    build, download Tiny Shakespeare, train the '$(PRESET)' preset into $(RUN), print a sample"
@@ -57,7 +59,9 @@ help:
 	@echo "make notebooks  execute every chapter notebook into $(NOTEBOOK_OUT) (GPT_MAX_ITERS=N for short runs)"
 	@echo "make compare  train every lecture stage and print our losses beside the lecture's"
 	@echo "make bench    training/sampling speed and memory beside PyTorch (CONFIGS=T,A,B; JSON in target/bench)"
-	@echo "make student  student copies of the notebooks, solutions removed, into $(STUDENT_OUT)"
+	@echo "make student  student copies of the notebooks, each solution replaced by a stub, into $(STUDENT_OUT)/"
+	@echo "make student-test  execute the student copies: every exercise's test fails with its message, nothing else"
+	@echo "make grade SUBMISSIONS=DIR  run each student's notebooks (DIR/NAME/*.ipynb), points per exercise and student"
 	@echo "make html     the executed notebooks as a static HTML book in $(HTML_OUT) (index.html)"
 	@echo "make notebook-server  Jupyter with the Java kernel on http://127.0.0.1:$(PORT) (PORT=, NOTEBOOK_TOKEN=)"
 	@echo "make docker-test      build the images with buildah on a local Debian base, train and sample in them"
@@ -114,6 +118,7 @@ notebooks: $(JAR) kernel
 	    --output-dir $(NOTEBOOK_OUT) $$nb || exit 1; \
 	  echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
+	python3 scripts/notebook_tools.py check-executed $(NOTEBOOK_OUT) solutions
 	@if ls $(NOTEBOOK_OUT)/results/*.json > /dev/null 2>&1; then \
 	  $(JAVA) $(JAVA_OPTS) -jar $(JAR) compare --notebooks $(NOTEBOOK_OUT)/results; \
 	else echo "(these chapters trained no lecture stage: nothing to compare)"; fi
@@ -123,13 +128,29 @@ notebooks: $(JAR) kernel
 $(EXECUTED): $(NOTEBOOKS) $(JAR) $(KERNEL_JAR)
 	$(MAKE) notebooks
 
-# Student copies: each chapter's exercises stay, the cells tagged `solution` go. They expect to sit one folder
-# below a built project, as notebooks/ does (they load ../target/gpt.jar).
+# Student copies: each exercise's solution (between // BEGIN SOLUTION and // END SOLUTION, nbgrader's markers)
+# replaced by a stub, outputs cleared; they run in $(STUDENT_OUT)/ as the chapters do in notebooks/.
 student:
-	rm -rf $(STUDENT_OUT) && mkdir -p $(STUDENT_OUT)
-	$(JUPYTER_ENV) $(JUPYTER) nbconvert --to notebook --TagRemovePreprocessor.enabled=True \
-	  --TagRemovePreprocessor.remove_cell_tags='["solution"]' --output-dir $(STUDENT_OUT) $(NOTEBOOKS)
-	python3 scripts/notebook_tools.py check-student $(STUDENT_OUT) $(NOTEBOOKS)
+	rm -rf $(STUDENT_OUT)
+	python3 scripts/notebook_tools.py student $(STUDENT_OUT) $(NOTEBOOKS)
+
+# The student copies executed (errors allowed): every test cell must fail with its exercise's message, and every
+# other cell must run. (With the solutions, `make notebooks` runs every test cell, and each must pass.)
+student-test: $(JAR) kernel student
+	rm -rf $(STUDENT_RUN) && mkdir -p $(STUDENT_RUN)/results
+	@for nb in $(STUDENT_OUT)/[0-9]*.ipynb; do \
+	  GPT_RESULTS_DIR=$(abspath $(STUDENT_RUN)/results) $(JUPYTER_ENV) $(JUPYTER) nbconvert --to notebook --execute \
+	    --allow-errors --ExecutePreprocessor.kernel_name=java --ExecutePreprocessor.timeout=$(NOTEBOOK_TIMEOUT) \
+	    --output-dir $(STUDENT_RUN) $$nb > /dev/null 2>&1 || { echo "error: $$nb did not run"; exit 1; }; \
+	done
+	python3 scripts/notebook_tools.py check-executed $(STUDENT_RUN) student
+
+# Grading: SUBMISSIONS holds one folder per student with their notebooks; each runs as a student copy does, and
+# each test cell that passes earns its points. A table, and target/grades/grades.json.
+grade: $(JAR) kernel
+	@if [ -z "$(SUBMISSIONS)" ]; then echo "error: make grade SUBMISSIONS=DIR (DIR/NAME/*.ipynb for each student)"; exit 2; fi
+	GPT_RESULTS_DIR=$(abspath target/grades/results) $(JUPYTER_ENV) python3 scripts/notebook_tools.py grade \
+	  $(SUBMISSIONS) target/grades
 
 # The executed chapters as static HTML pages (plots embedded) with an index page.
 html: $(EXECUTED)

@@ -57,12 +57,12 @@ final class TrainCommand implements Callable<Integer> {
         @Option(names = "--n-head", paramLabel = "N") Integer nHead;
         @Option(names = "--n-layer", paramLabel = "N") Integer nLayer;
         @Option(names = "--dropout", paramLabel = "P") Double dropout;
-        @Option(names = "--residual", paramLabel = "BOOL", description = "The blocks' residual connections (default true)") Boolean residual;
+        @Option(names = "--residual", arity = "1", paramLabel = "BOOL", description = "The blocks' residual connections (default true)") Boolean residual;
         @Option(names = "--seed", paramLabel = "N") Long seed;
         @Option(names = "--weight-decay", paramLabel = "W") Double weightDecay;
         @Option(names = "--grad-clip", paramLabel = "NORM", description = "Clip the gradient norm (0: off)") Double gradClip;
         @Option(names = "--warmup-iters", paramLabel = "N") Integer warmupIters;
-        @Option(names = "--decay-lr", paramLabel = "BOOL", description = "Cosine learning-rate decay") Boolean decayLr;
+        @Option(names = "--decay-lr", arity = "1", paramLabel = "BOOL", description = "Cosine learning-rate decay") Boolean decayLr;
         @Option(names = "--min-lr", paramLabel = "LR") Double minLr;
         @Option(names = "--keep-checkpoints", paramLabel = "N", description = "Checkpoints kept in checkpoints/ (default 3)") Integer keepCheckpoints;
         @Option(names = "--shards", paramLabel = "N", description = "Split each batch into N shards computed in parallel"

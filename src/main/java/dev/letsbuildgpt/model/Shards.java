@@ -104,6 +104,18 @@ public final class Shards implements Backprop {
         return "fast";
     }
 
+    /** The logits [B, T, V] of a batch (no dropout), for a look at them or a comparison. */
+    public org.nd4j.linalg.api.ndarray.INDArray logits(int[][] x) {
+        run(x, null, false, 0, false);
+        float[] all = new float[batch * time * vocab];
+        for (int k = 0, at = 0; k < shards.length; k++) {
+            int n = shards[k].rows * vocab;
+            System.arraycopy(logits[k], 0, all, at, n);
+            at += n;
+        }
+        return org.nd4j.linalg.factory.Nd4j.create(all, new long[]{batch, time, vocab}, 'c');
+    }
+
     /** The logits [V] at {@code position} of sequence 0 of the batch (no dropout): what sampling reads. */
     public float[] logits(int[][] x, int position) {
         run(x, null, false, 0, false);

@@ -77,6 +77,20 @@ public final class Notebook {
         return t;
     }
 
+    /**
+     * Runs something with System.out muted: SameDiff prints a line per operation while it differentiates a graph
+     * ({@code Notebook.quiet(sd::createGradFunction)} builds the backward pass without that).
+     */
+    public static void quiet(Runnable r) {
+        java.io.PrintStream out = System.out;
+        System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try {
+            r.run();
+        } finally {
+            System.setOut(out);
+        }
+    }
+
     /** Prints the source of a library class, as the jar holds it (see {@link Source}). */
     public static void source(Class<?> c) {
         System.out.print(Source.of(c));
@@ -104,6 +118,31 @@ public final class Notebook {
                     tolerance));
         }
         System.out.printf("%s: the same (largest difference %.2g)%n", what, worst);
+    }
+
+    /** The same for two numbers. */
+    public static void assertSame(String what, double ours, double library, double tolerance) {
+        double d = Math.abs(ours - library);
+        if (!(d <= tolerance)) {
+            throw new AssertionError(String.format("%s: %.6f and %.6f differ by %.3g, more than %.1g", what, ours,
+                    library, d, tolerance));
+        }
+        System.out.printf("%s: the same (%.6f and %.6f)%n", what, ours, library);
+    }
+
+    /**
+     * Trains a variation of a preset (other settings than the lecture's stage) into
+     * {@code ../runs/notebooks/<chapter>-<label>}, printing its progress; not recorded among the chapter's results,
+     * which hold the lecture's stages only.
+     */
+    public static Comparison.Trained experiment(String chapter, String label, RunConfig cfg, Dataset data) {
+        Comparison.Trained t;
+        try (Progress progress = Progress.evaluations(System.out)) {
+            t = Comparison.train(chapter, cfg, data, runDir(chapter, label), progress);
+        }
+        System.out.printf("%s: %,d parameters, %d steps, train loss %.4f, val loss %.4f, %.0f s%n", label,
+                t.row().params(), t.row().iters(), t.row().trainLoss(), t.row().valLoss(), t.row().seconds());
+        return t;
     }
 
     /** Where a chapter's training run of a preset is kept (checkpoint, metrics, loss plot). */

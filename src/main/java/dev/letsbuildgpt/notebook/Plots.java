@@ -26,6 +26,11 @@ public final class Plots {
     }
 
     /** Train and validation loss against the step, as estimate_loss measured them. */
+    /** The loss curves with each training step's own loss (thin). */
+    public static BufferedImage losses(List<Metrics.Evaluation> evaluations, List<Metrics.StepLoss> steps, String title) {
+        return image(Metrics.chart(evaluations, steps, title));
+    }
+
     public static BufferedImage losses(List<Metrics.Evaluation> evaluations, String title) {
         return image(Metrics.chart(evaluations, title));
     }

@@ -133,7 +133,7 @@ public final class Sampler {
     }
 
     /** Draws one token from softmax(logits / temperature), restricted to the k largest logits when topK is set. */
-    static int sample(double[] logits, double temperature, Integer topK, Random random) {
+    public static int sample(double[] logits, double temperature, Integer topK, Random random) {
         double[] l = new double[logits.length];
         for (int i = 0; i < l.length; i++) {
             l[i] = logits[i] / temperature;

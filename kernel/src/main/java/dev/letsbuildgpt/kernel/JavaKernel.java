@@ -115,10 +115,27 @@ public class JavaKernel extends BaseKernel {
         Object value = execution.lastValue();
         boolean isExpression = last != null && (last.kind() == Snippet.Kind.EXPRESSION
                 || last.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND);
-        if (!isExpression || value == null || source.strip().endsWith(";")) {
+        // A trailing semicolon hides the value, as in IPython, whatever comments follow it.
+        if (!isExpression || value == null || endsWithSemicolon(source)) {
             return null;
         }
         return getRenderer().render(value);
+    }
+
+    /** Whether the cell's last line of code (comments after it aside) ends with a semicolon. */
+    static boolean endsWithSemicolon(String source) {
+        String[] lines = source.split("\n");
+        for (int i = lines.length - 1; i >= 0; i--) {
+            String t = lines[i].strip();
+            int comment = t.indexOf("//");
+            if (comment >= 0 && t.lastIndexOf('"', comment) < 0) {   // a line comment (not inside a string)
+                t = t.substring(0, comment).strip();
+            }
+            if (!t.isEmpty()) {
+                return t.endsWith(";");
+            }
+        }
+        return false;
     }
 
     /** Evaluates one snippet; a compile error or an exception fails the cell. */

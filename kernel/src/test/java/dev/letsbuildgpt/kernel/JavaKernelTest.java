@@ -56,6 +56,8 @@ class JavaKernelTest {
         assertNull(kernel.eval("1 + 1;"));
         assertNull(kernel.eval("int c = 3;"));
         assertNull(kernel.eval("// only a comment"));
+        assertNull(kernel.eval("int d = 4;\nd = 5;\n// a comment after the last statement"));
+        assertEquals("5", text(kernel.eval("d\n// a comment after the last expression")));
     }
 
     /** IJava's default imports, and not JShell's extra ones, so a notebook that passes here passes on IJava. */
