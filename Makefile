@@ -48,7 +48,7 @@ NOTEBOOK_TOKEN ?=
 # 0.0.0.0 inside a container, so the published port reaches the server.
 NOTEBOOK_IP ?= 127.0.0.1
 
-.PHONY: help deps build train sample test clean kernel notebooks compare bench student student-test grade html notebook-server browser-test docker-lint docker-test
+.PHONY: help deps build train sample test clean kernel notebooks compare bench student student-test grade grade-test html notebook-server browser-test docker-lint docker-test
 
 help:
 	@echo "make train    build, download Tiny Shakespeare, train the '$(PRESET)' preset into $(RUN), print a sample"
@@ -62,6 +62,7 @@ help:
 	@echo "make student  student copies of the notebooks, each solution replaced by a stub, into $(STUDENT_OUT)/"
 	@echo "make student-test  execute the student copies: every exercise's test fails with its message, nothing else"
 	@echo "make grade SUBMISSIONS=DIR  run each student's notebooks (DIR/NAME/*.ipynb), points per exercise and student"
+	@echo "make grade-test  make grade on made-up submissions (solutions, stubs, rewritten tests, a broken file), checked"
 	@echo "make html     the executed notebooks as a static HTML book in $(HTML_OUT) (index.html)"
 	@echo "make notebook-server  Jupyter with the Java kernel on http://127.0.0.1:$(PORT) (PORT=, NOTEBOOK_TOKEN=)"
 	@echo "make docker-test      build the images with buildah on a local Debian base, train and sample in them"
@@ -151,6 +152,13 @@ grade: $(JAR) kernel
 	@if [ -z "$(SUBMISSIONS)" ]; then echo "error: make grade SUBMISSIONS=DIR (DIR/NAME/*.ipynb for each student)"; exit 2; fi
 	GPT_RESULTS_DIR=$(abspath target/grades/results) $(JUPYTER_ENV) python3 scripts/notebook_tools.py grade \
 	  $(SUBMISSIONS) target/grades
+
+# make grade checked on made-up submissions of two quick chapters: full marks for the solutions, none for the
+# stubs or for tests rewritten to pass, a line for a broken file.
+grade-test: $(JAR) kernel
+	rm -rf target/grade-test
+	GPT_RESULTS_DIR=$(abspath target/grade-test/results) $(JUPYTER_ENV) python3 scripts/notebook_tools.py grade-test \
+	  target/grade-test notebooks/02-data-and-tokenization.ipynb notebooks/06-mathematical-trick.ipynb
 
 # The executed chapters as static HTML pages (plots embedded) with an index page.
 html: $(EXECUTED)

@@ -7,6 +7,8 @@
                                                   and no other cell failed
   notebook_tools.py grade SUBMISSIONS OUT         runs each student's notebooks, scores the test cells: a table, and
                                                   OUT/grades.json
+  notebook_tools.py grade-test OUT CHAPTERS...    grade() on made-up submissions (solutions, stubs, rewritten tests,
+                                                  a broken file), each total checked
   notebook_tools.py index DIR                     writes DIR/index.html, linking the chapter pages in DIR
 
 Exercises are in nbgrader's format (so a teacher with nbgrader can use the chapters as they are): a locked prompt
@@ -27,7 +29,9 @@ BEGIN, END, STUB = "// BEGIN SOLUTION", "// END SOLUTION", "// YOUR CODE HERE"
 
 
 def nbgrader(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata")
+    found = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def is_test(cell):
@@ -145,6 +149,20 @@ def execute(nb_path, out_dir, env, timeout):
     return None
 
 
+def restore_tests(submitted, release):
+    """Puts back each test cell as the chapter has it (as nbgrader's autograde does with locked cells), so an edited
+    test grades nothing; returns the exercise numbers whose test cell the student deleted."""
+    originals = {nbgrader(c).get("grade_id"): c for c in release["cells"] if is_test(c)}
+    seen = set()
+    for cell in submitted["cells"]:
+        gid = nbgrader(cell).get("grade_id")
+        if gid in originals and cell.get("cell_type") == "code":
+            cell["source"] = originals[gid]["source"]
+            cell.setdefault("metadata", {})["nbgrader"] = originals[gid]["metadata"]["nbgrader"]
+            seen.add(gid)
+    return [(exercise_number(c), nbgrader(c).get("points", 1)) for gid, c in originals.items() if gid not in seen]
+
+
 def grade(submissions, out_dir):
     subs = pathlib.Path(submissions)
     if not subs.is_dir():
@@ -163,15 +181,28 @@ def grade(submissions, out_dir):
         run_dir.mkdir(parents=True, exist_ok=True)
         for nb_path in sorted(st.glob("[0-9]*.ipynb")):
             try:
-                json.loads(nb_path.read_text())
+                submitted = json.loads(nb_path.read_text())
+                if not isinstance(submitted, dict) or not isinstance(submitted.get("cells"), list) \
+                        or not all(isinstance(c, dict) for c in submitted["cells"]):
+                    raise ValueError("no list of cells")
             except (ValueError, UnicodeDecodeError) as e:
-                report[st.name]["problems"].append(f"{nb_path.name}: not a notebook ({e.__class__.__name__})")
+                report[st.name]["problems"].append(f"{nb_path.name}: not a notebook ({e})")
                 print(f"{st.name}/{nb_path.name}: does not run: not a notebook")
                 continue
+            release = pathlib.Path("notebooks") / nb_path.name
+            if not release.exists():
+                report[st.name]["problems"].append(f"{nb_path.name}: no chapter of that name in notebooks/")
+                print(f"{st.name}/{nb_path.name}: not graded: no chapter of that name in notebooks/")
+                continue
+            missing = restore_tests(submitted, json.loads(release.read_text()))
+            for n, points in missing:
+                report[st.name]["problems"].append(f"{nb_path.name}: test {n} was deleted (0 points)")
+                report[st.name]["exercises"][n] = {"points": 0, "of": points}
+                report[st.name]["max_points"] += points
             # The notebook runs from a folder beside notebooks/, as a student copy does (../target/gpt.jar).
             with tempfile.TemporaryDirectory(dir=pathlib.Path.cwd()) as work:
                 copy = pathlib.Path(work) / nb_path.name
-                copy.write_text(nb_path.read_text())
+                copy.write_text(json.dumps(submitted))
                 problem = execute(copy, run_dir, env, timeout)
             if problem:
                 report[st.name]["problems"].append(f"{nb_path.name}: {problem}")
@@ -198,6 +229,39 @@ def grade(submissions, out_dir):
     for row in rows:
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
     print(f"wrote {out / 'grades.json'}")
+
+
+def grade_test(out_dir, chapters):
+    """make grade on made-up submissions, checked: a student with the solutions gets every point; one with the
+    stubs, none; one who rewrote the tests to pass, none (the tests are restored); a broken notebook gets its
+    line. Grading runs through grade() itself, as `make grade` does."""
+    out = pathlib.Path(out_dir)
+    subs = out / "submissions"
+    for name in ("solutions", "stubs", "rewrote-tests", "broken"):
+        (subs / name).mkdir(parents=True, exist_ok=True)
+    for chapter in map(pathlib.Path, chapters):
+        nb = json.loads(chapter.read_text())
+        (subs / "solutions" / chapter.name).write_text(json.dumps(nb))
+        for cell in nb["cells"]:
+            if is_answer(cell):
+                set_source(cell, stub(source(cell), chapter.name))
+        (subs / "stubs" / chapter.name).write_text(json.dumps(nb))
+        for cell in nb["cells"]:
+            if is_test(cell):
+                set_source(cell, f"// Test {exercise_number(cell)}: rewritten to pass\n")
+        (subs / "rewrote-tests" / chapter.name).write_text(json.dumps(nb))
+        (subs / "broken" / chapter.name).write_text('{"cells": [')
+    grade(subs, out / "grades")
+    report = json.loads((out / "grades" / "grades.json").read_text())
+    full = report["solutions"]["max_points"]
+    expect = {"solutions": (full, full), "stubs": (0, full), "rewrote-tests": (0, full), "broken": (0, 0)}
+    wrong = [f"{n}: {report[n]['points']}/{report[n]['max_points']}, expected {p}/{m}"
+             for n, (p, m) in expect.items() if (report[n]["points"], report[n]["max_points"]) != (p, m)]
+    if full == 0 or len(report["broken"]["problems"]) != len(chapters):
+        wrong.append(f"no points to earn ({full}) or a broken notebook without its line: {report['broken']}")
+    if wrong:
+        sys.exit("error: grading went wrong:\n  " + "\n  ".join(wrong))
+    print(f"grade-test: solutions {full}/{full}, stubs 0, rewritten tests 0, broken notebooks named")
 
 
 def title(nb, fallback):
@@ -236,6 +300,8 @@ if __name__ == "__main__":
         check_executed(a[1], a[2])
     elif len(a) == 3 and a[0] == "grade":
         grade(a[1], a[2])
+    elif len(a) >= 3 and a[0] == "grade-test":
+        grade_test(a[1], a[2:])
     elif len(a) == 2 and a[0] == "index":
         index(a[1])
     else:
