@@ -26,6 +26,7 @@ final class Common {
 
     /** One line naming the ND4J backend and device, printed before long work. */
     static String backend() {
+        dev.letsbuildgpt.model.Backend.configure();   // a GPU its kernels cannot run on is refused here, in one line
         Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
         String backend = String.valueOf(env.getOrDefault("backend", Nd4j.getBackend().getClass().getSimpleName()));
         Object devices = env.get("cuda.devicesInformation");

@@ -36,6 +36,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Start over in a directory that already holds a run")
     boolean force;
 
+    @Option(names = "--init", paramLabel = "DIR", description = "Start from the weights of the checkpoint in DIR (a"
+            + " pretrained model, or one made by `gpt import`) with a fresh optimizer: the model's settings and"
+            + " vocabulary come from it, the training settings from this command")
+    Path init;
+
     @Option(names = "--sample-tokens", defaultValue = "500", paramLabel = "N",
             description = "Characters to sample when training ends (default: ${DEFAULT-VALUE}; 0 for none)")
     int sampleTokens;
@@ -101,6 +106,13 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (init != null && resume) {
+            throw new GptException("--init starts a new run from a checkpoint's weights; --resume continues a run");
+        }
+        if (init != null && out == null) {
+            throw new GptException("--init needs --out, the new run's directory (the checkpoint in " + init
+                    + " is not changed)");
+        }
         RunConfig cfg = RunConfig.preset(preset).with(overrides.asMap());  // bad settings fail before anything is written
         Path dir = out != null ? out : Path.of("runs", cfg.preset());
         boolean hasRun = Files.exists(dir.resolve(Checkpoint.FILE_NAME)) || Files.exists(dir.resolve(Metrics.FILE_NAME));
@@ -109,6 +121,11 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (!resume && hasRun && !force) {
             throw new GptException(dir + " already holds a run; pass --resume to continue it or --force to start over");
+        }
+        Checkpoint base = init != null ? Checkpoint.load(init) : null;
+        if (base != null && !base.config().with(overrides.asMap()).model().equals(base.config().model())) {
+            throw new GptException("--init takes the model's settings from " + init + "; only training settings may"
+                    + " be given (the model's are in " + init.resolve("config.json") + ")");
         }
         String text = data.load();
         System.out.println(Common.backend());
@@ -123,11 +140,21 @@ final class TrainCommand implements Callable<Integer> {
                         + " (the run's settings are in " + dir.resolve("config.json") + ")");
             }
         }
-        Dataset ds = ck != null ? Dataset.of(text, ck.tokenizer()) : Dataset.of(text);
-        RunConfig run = ck != null ? ck.config() : cfg.withVocabSize(ds.tokenizer().vocabSize());
-        Trainer trainer = ck != null ? Trainer.resume(ck, dir, ds, overrides.maxIters) : Trainer.start(cfg, ds, dir);
-        System.out.printf("%s %s: %s, %,d parameters%n", ck != null ? "resuming at step " + ck.step() + ", preset"
-                : "preset", run.preset(), describe(trainer.config()), trainer.model().parameters().count());
+        Checkpoint from = ck != null ? ck : base;
+        Dataset ds = from != null ? Dataset.of(text, from.tokenizer()) : Dataset.of(text);
+        Trainer trainer;
+        if (ck != null) {
+            trainer = Trainer.resume(ck, dir, ds, overrides.maxIters);
+        } else if (base != null) {
+            trainer = Trainer.fineTune(base, base.config().with(overrides.asMap()).train(), ds, dir);
+        } else {
+            trainer = Trainer.start(cfg, ds, dir);
+        }
+        RunConfig run = trainer.config();
+        String what = ck != null ? "resuming at step " + ck.step() + ", preset"
+                : base != null ? "from the weights in " + init + ", preset" : "preset";
+        System.out.printf("%s %s: %s, %,d parameters%n", what, run.preset(), describe(run),
+                trainer.model().parameters().count());
         System.out.println(trainer.backprop().equals("fast")
                 ? String.format("gradients: the CPU fast path, batches in %d shards on %d thread(s)",
                         trainer.config().train().shards(), dev.letsbuildgpt.model.Backend.threads())

@@ -2,6 +2,9 @@ package dev.letsbuildgpt.model;
 
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -33,9 +36,58 @@ public final class Backend {
         return Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu");
     }
 
+    /**
+     * The GPU architectures ND4J 1.0.0-M2.1's CUDA build ({@code nd4j-cuda-11.6}) carries compiled kernels for, as
+     * compute capabilities: read from the fatbin headers in its {@code libnd4jcuda.so}, which hold ELF cubins for
+     * these and no PTX, so there is nothing for the driver to compile for a newer architecture.
+     */
+    public static final List<String> CUDA_CAPABILITIES = List.of("3.7", "5.0", "5.2", "6.0", "6.1", "7.0", "7.5",
+            "8.0", "8.6");
+
+    /**
+     * Whether those kernels run on a device of this compute capability. A cubin runs on devices of its own major
+     * version with an equal or higher minor (CUDA's binary compatibility: sm_86's run on an 8.9 Ada card), never
+     * on another major version; so Kepler K80 (3.7) to Ampere and Ada run, Hopper (9.0) and later do not.
+     */
+    public static boolean cudaRuns(int major, int minor) {
+        for (String c : CUDA_CAPABILITIES) {
+            int dot = c.indexOf('.');
+            if (Integer.parseInt(c.substring(0, dot)) == major && Integer.parseInt(c.substring(dot + 1)) <= minor) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * On a GPU backend, refuses a device its kernels cannot run on, with one line naming the device, its compute
+     * capability and the supported ones, instead of CUDA's "no kernel image is available" deep in a run.
+     */
+    static void checkDevices(Properties env) {
+        if (!(env.get("cuda.devicesInformation") instanceof List<?> devices)) {
+            return;
+        }
+        for (Object d : devices) {
+            if (!(d instanceof Map<?, ?> m) || m.get("cuda.deviceMajor") == null || m.get("cuda.deviceMinor") == null) {
+                continue;
+            }
+            int major = Integer.parseInt(String.valueOf(m.get("cuda.deviceMajor")).trim());
+            int minor = Integer.parseInt(String.valueOf(m.get("cuda.deviceMinor")).trim());
+            if (!cudaRuns(major, minor)) {
+                throw new dev.letsbuildgpt.GptException(String.format("the GPU %s has compute capability %d.%d,"
+                        + " and ND4J 1.0.0-M2.1's CUDA build has kernels for %s only (Kepler K80 to Ampere and"
+                        + " Ada); use the CPU build (mvn package, without -Pcuda) or one of those GPUs",
+                        m.get("cuda.deviceName"), major, minor, String.join(", ", CUDA_CAPABILITIES)));
+            }
+        }
+    }
+
     public static synchronized void configure() {
         if (configured) {
             return;
+        }
+        if (!isCpu()) {
+            checkDevices(Nd4j.getExecutioner().getEnvironmentInformation());   // before anything runs on the device
         }
         configured = true;
         String env = System.getenv("GPT_THREADS");

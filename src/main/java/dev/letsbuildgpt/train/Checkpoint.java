@@ -153,7 +153,7 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
     public static Checkpoint load(Path dirOrFile) {
         Path file = fileOf(dirOrFile);
         if (!Files.exists(file)) {
-            throw new GptException("no checkpoint at " + file + " (train a model first, or check --ckpt)");
+            throw new GptException("no checkpoint at " + file + " (train a model first, or check the path)");
         }
         try (ZipFile zip = new ZipFile(file.toFile())) {
             JsonNode stateTree = tree(text(zip, "state.json", file), "checkpoint state");

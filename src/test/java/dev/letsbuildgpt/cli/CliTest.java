@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -145,6 +146,30 @@ class CliTest {
         assertEquals(0, cli(opts.toArray(String[]::new)).code());
     }
 
+    /** --init starts a new run from a checkpoint's weights: with no steps, the new checkpoint holds them unchanged. */
+    @Test
+    void initStartsANewRunFromACheckpointsWeights() throws Exception {
+        Path dir = tmp.resolve("init");
+        Result r = cli("train", "--init", run.toString(), "--max-iters", "0", "--eval-iters", "2", "--out",
+                dir.toString(), "--data", TestData.source(), "--sample-tokens", "0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("from the weights in " + run + ", preset multihead"), r.out());
+        Checkpoint base = Checkpoint.load(run);
+        Checkpoint started = Checkpoint.load(dir);
+        assertEquals(0, started.step());
+        assertEquals(base.config().model(), started.config().model());
+        var a = base.model().parameters();
+        var b = started.model().parameters();
+        for (String name : a.names()) {
+            assertArrayEquals(a.values(name), b.values(name), name);   // bit-equal floats
+        }
+        Result more = cli("train", "--init", run.toString(), "--max-iters", "3", "--learning-rate", "1e-4",
+                "--eval-iters", "2", "--out", dir.toString(), "--force", "--data", TestData.source(),
+                "--sample-tokens", "0");
+        assertEquals(0, more.code(), more.err());
+        assertTrue(more.out().contains("done: step 3"), more.out());
+    }
+
     private static dev.letsbuildgpt.train.RunLock held;
 
     /** A run directory whose lock this process holds (as a notebook's trainer still running would). */
@@ -190,6 +215,15 @@ class CliTest {
                 args("eval", "--ckpt", run.toString(), "--data", otherText.toString()),
                 args("train", "--out", run.toString(), "--resume", "--data", otherText.toString()),
                 args("train", "--out", run.toString(), "--resume", "--n-layer", "7", "--data", data),
+                args("train", "--init", run.toString(), "--n-embd", "64", "--out", tmp.resolve("i1").toString(),
+                        "--data", data),
+                args("train", "--init", run.toString(), "--resume", "--out", tmp.resolve("i2").toString(),
+                        "--data", data),
+                args("train", "--init", tmp.resolve("nothing-here").toString(), "--out",
+                        tmp.resolve("i3").toString(), "--data", data),
+                args("train", "--init", run.toString(), "--out", tmp.resolve("i4").toString(), "--data",
+                        otherText.toString()),
+                args("train", "--init", run.toString(), "--data", data),
                 args("train", "--out", locked().toString(), "--force", "--data", data, "--max-iters", "1"),
                 args("sample", "--ckpt", tmp.resolve("nothing-here").toString()),
                 args("sample", "--ckpt", notZip.toString()),
