@@ -32,22 +32,7 @@ public interface Progress extends AutoCloseable {
 
     /** A line per evaluation, as the lecture's training loop prints it, and nothing in between (notebooks). */
     static Progress evaluations(PrintStream out) {
-        return new Progress() {
-            public void step(int step, double loss, double tokensPerSec) {
-            }
-
-            public void evaluation(Metrics.Evaluation e) {
-                out.println(describe(e));
-            }
-
-            public void message(String line) {
-                out.println(line);
-            }
-
-            public void close() {
-                out.flush();
-            }
-        };
+        return new Lines(0, out);
     }
 
     /** Nothing shown (tests). */
@@ -105,17 +90,18 @@ public interface Progress extends AutoCloseable {
         }
     }
 
+    /** Plain lines: each evaluation, and about 20 step lines over a run of maxIters steps (none for 0). */
     final class Lines implements Progress {
         private final PrintStream out;
         private final int every;
 
         Lines(int maxIters, PrintStream out) {
             this.out = out;
-            this.every = Math.max(1, maxIters / 20);
+            this.every = maxIters == 0 ? 0 : Math.max(1, maxIters / 20);
         }
 
         public void step(int step, double loss, double tokensPerSec) {
-            if (step % every == 0) {
+            if (every > 0 && step % every == 0) {
                 out.printf("step %d: loss %.4f, %,.0f tokens/s%n", step, loss, tokensPerSec);
             }
         }
