@@ -13,10 +13,9 @@ public final class MatmulPeak {
     private MatmulPeak() {
     }
 
-    /** GFLOP/s of a 1024^3 sgemm with {@code threads} BLAS threads (best of 5). */
-    public static double gflops(int threads) {
+    /** GFLOP/s of an n x n x n sgemm with {@code threads} BLAS threads (best of 5). */
+    public static double gflops(int threads, int n) {
         Backend.configure();
-        int n = 1024;
         INDArray a = Nd4j.rand(DataType.FLOAT, n, n);
         INDArray b = Nd4j.rand(DataType.FLOAT, n, n);
         INDArray c = Nd4j.zeros(DataType.FLOAT, n, n);

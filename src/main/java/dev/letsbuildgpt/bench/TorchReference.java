@@ -12,10 +12,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The PyTorch reference ({@code torch_gpt_bench.py}: the same architecture in PyTorch), run as a child process on
- * the same machine, in the same environment as the Java side, at its own best setting: PyTorch threads its ops
- * itself, and OpenBLAS starting threads of its own inside them oversubscribes the cores (on config A here:
- * 3,317 tok/s with OpenBLAS's threads, 12,404 with {@code OPENBLAS_NUM_THREADS=1}).
+ * The PyTorch reference ({@code torch_gpt_bench.py}: the same architecture in PyTorch, in the lecture's style and in
+ * nanoGPT's), run as child processes on the same machine, at its own best setting (see {@link #bestEnvironment}).
  */
 public final class TorchReference {
     /** Where the reference script is in this project's CI layout; {@code GPT_TORCH_BENCH} overrides it. */
@@ -49,37 +47,93 @@ public final class TorchReference {
     }
 
     /**
-     * Runs one configuration; the script's JSON line, with {@code long_sample_ms_per_token} added from a second run
-     * that generates {@link Benchmark#LONG_SAMPLE_TOKENS} tokens as the lecture's generate does (crop, recompute).
+     * One round of the reference on one configuration, PyTorch at its best and in the lecture's style: training and
+     * uncached sampling in both styles ({@code lecture}, a module per head; {@code nanogpt}, fused q/k/v and batched
+     * heads), sampling with nanoGPT's key/value cache, and a {@link Benchmark#LONG_SAMPLE_TOKENS}-token sample with
+     * the cache (then the cropped window) and with the lecture's generate. Each in its own process.
      */
     public ObjectNode run(BenchConfig c, Path data, int warmup, int steps) {
-        ObjectNode r = run(c, data, warmup, steps, c.sampleTokens());
-        ObjectNode longSample = run(c, data, 0, 1, Benchmark.LONG_SAMPLE_TOKENS);
-        r.put("long_sample_tokens", Benchmark.LONG_SAMPLE_TOKENS);
-        r.put("long_sample_ms_per_token", longSample.get("sample_ms_per_token").asDouble());
+        ObjectNode r = Json.SNAKE.createObjectNode();
+        r.set("lecture", run(c, data, "lecture", false, warmup, steps, c.sampleTokens()));
+        r.set("nanogpt", run(c, data, "nanogpt", false, warmup, steps, c.sampleTokens()));
+        // The sampling runs train one step only: the script times its training before it samples.
+        r.set("nanogpt_kv_cache", run(c, data, "nanogpt", true, 0, 1, c.sampleTokens()));
+        r.set("long_kv_cache", run(c, data, "nanogpt", true, 0, 1, Benchmark.LONG_SAMPLE_TOKENS));
+        r.set("long_lecture", run(c, data, "lecture", false, 0, 1, Benchmark.LONG_SAMPLE_TOKENS));
         return r;
     }
 
-    private ObjectNode run(BenchConfig c, Path data, int warmup, int steps, int sampleTokens) {
-        List<String> cmd = List.of(python, script.toString(), "--data", data.toString(), "--config", c.name(),
-                "--steps", String.valueOf(steps), "--warmup", String.valueOf(warmup),
-                "--sample-tokens", String.valueOf(sampleTokens));
+    /**
+     * PyTorch's fastest float32 matmul here (GFLOP/s of an n x n x n torch.mm, best of 5, every core), for MFU
+     * against the machine rather than against ND4J's own BLAS.
+     */
+    public ObjectNode matmulPeak(int... sizes) {
+        String py = """
+                import json, sys, time, torch
+                out = {"threads": torch.get_num_threads()}
+                for n in map(int, sys.argv[1:]):
+                    a, b = torch.rand(n, n), torch.rand(n, n)
+                    times = []
+                    for _ in range(6):
+                        t = time.perf_counter()
+                        torch.mm(a, b)
+                        times.append(time.perf_counter() - t)
+                    out[str(n)] = round(2 * n ** 3 / min(times[1:]) / 1e9, 1)   # the first pays for page faults
+                print(json.dumps(out))
+                """;
+        List<String> cmd = new java.util.ArrayList<>(List.of(python, "-c", py));
+        for (int n : sizes) {
+            cmd.add(String.valueOf(n));
+        }
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        bestEnvironment(pb);
+        // A lone product: OpenBLAS's own threads, one per core, are its fastest.
+        pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(Runtime.getRuntime().availableProcessors()));
+        return (ObjectNode) readLastLine(pb, "PyTorch's matmul peak");
+    }
+
+    /**
+     * The environment PyTorch is fastest in here: OpenBLAS limited to one thread inside PyTorch's own threading
+     * (letting it start threads oversubscribes the cores; the script sets PyTorch's threads, one per core, so the
+     * OMP_NUM_THREADS=1 the Makefile sets for ND4J is dropped), and without the OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
+     * that these machines set to protect older OpenBLAS builds (ND4J's bundled 0.3.19 needs them; Debian's newer
+     * one, which PyTorch uses, is fastest without).
+     */
+    private static void bestEnvironment(ProcessBuilder pb) {
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+        pb.environment().remove("OMP_NUM_THREADS");
+        pb.environment().remove("OPENBLAS_CORETYPE");
+        pb.environment().remove("OPENBLAS_L2_SIZE");
+    }
+
+    private ObjectNode run(BenchConfig c, Path data, String style, boolean kvCache, int warmup, int steps,
+                           int sampleTokens) {
+        List<String> cmd = new java.util.ArrayList<>(List.of(python, script.toString(), "--data", data.toString(),
+                "--config", c.name(), "--steps", String.valueOf(steps), "--warmup", String.valueOf(warmup),
+                "--sample-tokens", String.valueOf(sampleTokens), "--style", style));
+        if (kvCache) {
+            cmd.add("--kv-cache");
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        bestEnvironment(pb);
+        ObjectNode r = (ObjectNode) readLastLine(pb, "the PyTorch reference (config " + c + ", " + style
+                + (kvCache ? ", kv-cache" : "") + ")");
+        r.put("flops_per_token", c.flopsPerToken(r.get("params").asLong()));
+        r.put("sample_tokens", sampleTokens);
+        r.put("openblas_num_threads", 1);
+        return r;
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode readLastLine(ProcessBuilder pb, String what) {
         try {
             Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) {
-                throw new GptException("the PyTorch reference failed on config " + c + " (exit " + p.exitValue() + ")");
+                throw new GptException(what + " failed (exit " + p.exitValue() + ")");
             }
-            String last = out.strip().lines().reduce((a, b) -> b).orElse("");
-            ObjectNode r = (ObjectNode) Json.SNAKE.readTree(last);
-            r.put("flops_per_token", c.flopsPerToken(r.get("params").asLong()));
-            r.put("sample_tokens", sampleTokens);
-            r.put("openblas_num_threads", 1);
-            return r;
+            return Json.SNAKE.readTree(out.strip().lines().reduce((a, b) -> b).orElse(""));
         } catch (IOException e) {
-            throw new GptException("cannot run the PyTorch reference: " + e.getMessage());
+            throw new GptException("cannot run " + what + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GptException("interrupted");

@@ -96,7 +96,8 @@ class CliTest {
     @Test
     void benchMeasuresAConfigurationInItsOwnJvmAndWritesJson() throws Exception {
         Path out = tmp.resolve("bench");
-        Result r = cli("bench", "--config", "T", "--steps", "2", "--warmup", "1", "--no-torch", "--out", out.toString(),
+        Result r = cli("bench", "--config", "T", "--steps", "2", "--warmup", "1", "--rounds", "1", "--no-torch",
+                "--out", out.toString(),
                 "--data", TestData.source());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("PyTorch reference skipped: --no-torch"), r.out());
