@@ -165,8 +165,8 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
             JsonNode configTree = tree(text(zip, "config.json", file), "checkpoint configuration");
             if (format == 1) {
                 stateTree = Legacy.state(stateTree, file);
-                configTree = Legacy.config(configTree);
             }
+            configTree = Legacy.config(configTree);   // settings added since a checkpoint was written take defaults
             RunConfig config = Json.read(Json.SNAKE, configTree, RunConfig.class, "checkpoint configuration");
             State state = Json.read(Json.SNAKE, stateTree, State.class, "checkpoint state");
             CharTokenizer tok = CharTokenizer.fromVocabulary(state.vocabulary());
@@ -293,7 +293,10 @@ public record Checkpoint(RunConfig config, String vocabulary, int step, long rng
             return s;
         }
 
-        /** Format 1's configuration had no shards (the default) and no choice about residual connections (on). */
+        /**
+         * Settings added after a checkpoint was written: format 1 had no shards (the default), and neither format 1
+         * nor the first checkpoints of format 2 had a choice about residual connections (on).
+         */
         static JsonNode config(JsonNode tree) {
             ObjectNode c = (ObjectNode) tree.deepCopy();
             if (c.path("train").isObject() && !c.path("train").has("shards")) {

@@ -16,6 +16,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -92,25 +93,47 @@ class CheckpointTest {
         assertTrue(e.getMessage().contains("shape"), e.getMessage());
     }
 
-    @Test
-    void aStateFromAnotherFormatIsAClearError() throws Exception {
-        Path ck = resource("head.zip");
-        Path bad = tmp.resolve("future.zip");
+    /** A copy of a checkpoint with one entry's text edited. */
+    Path edited(Path ck, String name, String entry, java.util.function.UnaryOperator<String> edit)
+            throws Exception {
+        Path copy = tmp.resolve(name);
         try (var in = new java.util.zip.ZipFile(ck.toFile());
-             var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(bad))) {
+             var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(copy))) {
             var entries = in.entries();
             while (entries.hasMoreElements()) {
                 var e = entries.nextElement();
                 out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
                 byte[] b = in.getInputStream(e).readAllBytes();
-                if (e.getName().equals("state.json")) {
-                    b = new String(b).replace("\"format\" : 1", "\"format\" : 9").getBytes();
+                if (e.getName().equals(entry)) {
+                    String before = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+                    String after = edit.apply(before);
+                    assertNotEquals(before, after, "the edit changed nothing");
+                    b = after.getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 }
                 out.write(b);
                 out.closeEntry();
             }
         }
+        return copy;
+    }
+
+    @Test
+    void aStateFromAnotherFormatIsAClearError() throws Exception {
+        Path bad = edited(resource("head.zip"), "future.zip", "state.json", s -> s.replace("\"format\" : 1",
+                "\"format\" : 9"));
         GptException e = assertThrows(GptException.class, () -> Checkpoint.load(bad));
         assertTrue(e.getMessage().contains("has format 9; this version reads formats 1 and 2"), e.getMessage());
+    }
+
+    /** The first format-2 checkpoints had no "residual" setting (blocks always had them): they load with it on. */
+    @Test
+    void aSettingAddedLaterTakesItsDefault() throws Exception {
+        Path dir = tmp.resolve("fresh");
+        Trainer.start(RunConfig.preset("residual").with("max-iters", "0").with("eval-iters", "1"), DATA, dir).run();
+        Path older = edited(dir.resolve(Checkpoint.FILE_NAME), "no-residual.zip", "config.json",
+                s -> s.replaceAll(",?\\s*\"residual\"\\s*:\\s*true", ""));
+        Checkpoint ck = Checkpoint.load(older);
+        assertTrue(ck.config().model().residual());
+        assertEquals(Checkpoint.load(dir).config(), ck.config());
     }
 }
