@@ -4,13 +4,14 @@ import dev.letsbuildgpt.train.RunConfig;
 
 /**
  * The benchmark's model sizes, the same as the PyTorch reference's ({@code torch_gpt_bench.py}'s CONFIGS), with how
- * many steps to warm up and to time: small models need more steps for a steady figure, B's steps take seconds.
+ * many steps to warm up and to time: small models need more steps for a steady figure (the JIT compiles the fast
+ * path's loops over the first hundred or so of T's 10 ms steps), B's steps take seconds.
  */
 public enum BenchConfig {
     /** The lecture notebook's last model. */
-    T(4, 4, 64, 32, 16, 0.0, 5, 50),
+    T(4, 4, 64, 32, 16, 0.0, 100, 100),
     /** nanoGPT's CPU Shakespeare run (this project's {@code cpu} preset). */
-    A(4, 4, 128, 64, 12, 0.0, 3, 30),
+    A(4, 4, 128, 64, 12, 0.0, 20, 40),
     /** The lecture's final gpt.py. */
     B(6, 6, 384, 256, 64, 0.2, 1, 3);
 

@@ -63,7 +63,7 @@ public final class Benchmark {
             int[] withoutCache = full.generate(new int[]{0}, Sampler.Settings.of(tokens, 1337), null);
             double fullSeconds = (System.nanoTime() - t2) / 1e9;
             log.accept(c + ": a " + LONG_SAMPLE_TOKENS + "-token sample");
-            cached.generate(new int[]{0}, Sampler.Settings.of(c.blockSize + 20, 2), null);   // warm-up, past the block
+            cached.generate(new int[]{0}, Sampler.Settings.of(c.blockSize + 100, 2), null);  // warm-up: 100 prefills
             long t3 = System.nanoTime();
             cached.generate(new int[]{0}, Sampler.Settings.of(LONG_SAMPLE_TOKENS, 1337), null);
             double longSeconds = (System.nanoTime() - t3) / 1e9;

@@ -34,10 +34,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Configurations, comma-separated (default: ${DEFAULT-VALUE})")
     List<BenchConfig> configs;
 
-    @Option(names = "--steps", paramLabel = "N", description = "Timed training steps (default: per configuration, 50/30/3)")
+    @Option(names = "--steps", paramLabel = "N", description = "Timed training steps (default: per configuration T/A/B, 100/40/3)")
     Integer steps;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Warm-up steps (default: per configuration, 5/3/1)")
+    @Option(names = "--warmup", paramLabel = "N", description = "Warm-up steps (default: per configuration T/A/B, 100/20/1)")
     Integer warmup;
 
     @Option(names = "--rounds", defaultValue = "2", paramLabel = "N",

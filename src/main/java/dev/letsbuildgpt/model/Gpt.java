@@ -182,6 +182,13 @@ public final class Gpt extends LanguageModel {
 
     // ------------------------------------------------------------------------------------- decoding: one position
 
+    /**
+     * A prefill's products are split into this many row ranges computed at once (past block_size, sampling is mostly
+     * prefills of one sequence). Two: the most that paid on the 2-core machines measured; fixed, so that a window
+     * gives the same numbers on any machine.
+     */
+    static final int WINDOW_PARTS = 2;
+
     @Override
     public Decoder decoder() {
         return new Decoder() {
@@ -197,8 +204,10 @@ public final class Gpt extends LanguageModel {
              */
             protected void fill(int[] tokens, int from, int count) {
                 if (window == null) {
-                    window = new Pass(new Shard(params, 1, config.blockSize(), 0, false));
-                    window.s.mode(false, 0);
+                    Shard w = new Shard(params, 1, config.blockSize(), 0, false);
+                    w.parts = WINDOW_PARTS;
+                    w.mode(false, 0);
+                    window = new Pass(w);
                 }
                 int[] idx = window.s.idx;
                 java.util.Arrays.fill(idx, 0);   // what follows the tokens changes nothing before it (causality)

@@ -218,6 +218,18 @@ public final class Head {
             this.qkv = qkv;
             int ld = 3 * w;
             Sgemm.put(qkv, qkvD);
+            if (s.parts > 1 && !s.training) {
+                // A decoder's window: the heads in groups at once, each head's scores, softmax and sum on one thread.
+                Parallel.run(s.parts, p -> {
+                    for (int b = 0; b < s.batch; b++) {
+                        for (int i = p * h / s.parts; i < (p + 1) * h / s.parts; i++) {
+                            attend(b, i);
+                        }
+                    }
+                });
+                Sgemm.get(yD, y);
+                return y;
+            }
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
                     Sgemm.gemm(false, true, t, t, hs, scale, qkvD, q(b, i), ld, qkvD, q(b, i) + w, ld, 0f,
@@ -236,6 +248,17 @@ public final class Head {
             }
             Sgemm.get(yD, y);
             return y;
+        }
+
+        /** One sequence's head without dropout, start to end: scores, causal softmax, weighted sum of values. */
+        private void attend(int b, int i) {
+            int ld = 3 * w;
+            int a = a(b, i);
+            Sgemm.gemm(false, true, t, t, hs, scale, qkvD, q(b, i), ld, qkvD, q(b, i) + w, ld, 0f, attD, a, t);
+            attD.duplicate().position(a).get(att, a, t * t);
+            causalSoftmax(att, (b * h + i) * t, (b * h + i + 1) * t);
+            attD.duplicate().position(a).put(att, a, t * t);
+            Sgemm.gemm(false, false, t, hs, t, 1f, attD, a, t, qkvD, q(b, i) + 2 * w, ld, 0f, yD, b * t * w + i * hs, w);
         }
 
         /** Draws each head's dropout masks (training); whether anything is dropped. */
@@ -266,7 +289,12 @@ public final class Head {
 
         /** Softmax of each row over the positions up to its own; the later ones get weight 0. */
         private void causalSoftmax(float[] a) {
-            for (int r = 0; r < s.batch * h * t; r++) {
+            causalSoftmax(a, 0, s.batch * h * t);
+        }
+
+        /** The same for rows r0..r1-1 of the [B, H, T, T] weights (one row per query). */
+        private void causalSoftmax(float[] a, int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
                 int o = r * t;
                 int last = r % t;   // the query's position
                 float max = Float.NEGATIVE_INFINITY;

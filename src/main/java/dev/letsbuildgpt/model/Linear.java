@@ -85,17 +85,29 @@ public final class Linear {
         /** x [N, in] -> y [N, out]; keeps a reference to x, which must not change before {@link #backward}. */
         public float[] forward(float[] x) {
             this.x = x;
+            if (s.parts > 1) {   // a decoder's window: the rows in ranges, at once
+                Sgemm.gemmRows(s.parts, transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), y,
+                        s.directScratch(name, "x", s.rows * in), s.directScratch(name, "y", s.rows * out),
+                        this::addBias);
+                return y;
+            }
             Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, weight.tensor().data, 0f, y);
-            if (bias != null) {
-                float[] b = bias.tensor().data;
-                for (int r = 0; r < s.rows; r++) {
-                    int o = r * out;
-                    for (int j = 0; j < out; j++) {
-                        y[o + j] += b[j];
-                    }
+            addBias(0, s.rows);
+            return y;
+        }
+
+        private void addBias(int r0, int r1) {
+            if (bias == null) {
+                return;
+            }
+            float[] b = bias.tensor().data;
+            int at = bias.index(0, 0);
+            for (int r = r0; r < r1; r++) {
+                int o = r * out;
+                for (int j = 0; j < out; j++) {
+                    y[o + j] += b[at + j];
                 }
             }
-            return y;
         }
 
         /** dy [N, out] -> dx [N, in]; adds x^T dy to the weight's gradient and the column sums of dy to the bias's. */
@@ -121,7 +133,13 @@ public final class Linear {
 
     // ------------------------------------------------------------------------------------- decoding: one position
 
-    /** x [in] -> y [out], accumulated row by row of W (a loop the JIT vectorises). */
+    /**
+     * x [in] -> y [out], accumulated row by row of W: y += x[i] W[i, :], four rows at a time. Each row is copied to
+     * an array of its own first: the JIT vectorises {@code y[j] += x * w[j]} only when both arrays are indexed
+     * alike, not with W's row offset ({@code w[row + j]}), and the copies cost less than they save (4-5x faster at
+     * these sizes). Four rows per pass spare y's loads and stores; the sums are added in the same order as one row
+     * at a time, so the result is the same to the bit.
+     */
     public float[] step(float[] x) {
         float[] w = weight.tensor().data;
         float[] y = bias == null ? new float[out] : bias.gather(bias.tensor().data);
@@ -136,11 +154,23 @@ public final class Linear {
             }
             return y;
         }
-        for (int i = 0; i < in; i++) {
-            float xi = x[i];
-            int row = weight.index(i, 0);
+        float[] w0 = new float[out], w1 = new float[out], w2 = new float[out], w3 = new float[out];
+        int i = 0;
+        for (; i + 3 < in; i += 4) {
+            float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+            System.arraycopy(w, weight.index(i, 0), w0, 0, out);
+            System.arraycopy(w, weight.index(i + 1, 0), w1, 0, out);
+            System.arraycopy(w, weight.index(i + 2, 0), w2, 0, out);
+            System.arraycopy(w, weight.index(i + 3, 0), w3, 0, out);
             for (int j = 0; j < out; j++) {
-                y[j] += xi * w[row + j];
+                y[j] = y[j] + x0 * w0[j] + x1 * w1[j] + x2 * w2[j] + x3 * w3[j];
+            }
+        }
+        for (; i < in; i++) {
+            float xi = x[i];
+            System.arraycopy(w, weight.index(i, 0), w0, 0, out);
+            for (int j = 0; j < out; j++) {
+                y[j] += xi * w0[j];
             }
         }
         return y;

@@ -28,8 +28,19 @@ public final class Shard {
     long dropoutSeed;
     private final Map<String, float[]> scratch = new HashMap<>();
     private final Map<String, FloatBuffer> directScratch = new HashMap<>();
+    private final Parameters params;
+    /**
+     * Into how many row ranges the larger matrix products are split, each on a thread of its own ({@link Parallel}):
+     * 1 in training, where the shards themselves run in parallel; more for a decoder's window, one sequence whose
+     * prefill would otherwise leave the other cores idle. Fixed, not taken from the machine: the split changes the
+     * products' rounding, and the same window must give the same numbers everywhere.
+     */
+    int parts = 1;
+    private final Map<Parameters.Tensor, FloatBuffer> directWeights = new HashMap<>();
+    private long directWeightsVersion = -1;
 
     public Shard(Parameters params, int batch, int time, int firstSequence, boolean withGradients) {
+        this.params = params;
         this.batch = batch;
         this.time = time;
         this.rows = batch * time;
@@ -64,6 +75,22 @@ public final class Shard {
     /** The same for direct buffers, which BLAS reads in place (see {@link Sgemm}). */
     FloatBuffer directScratch(String owner, String purpose, int size) {
         return directScratch.computeIfAbsent(key(owner, purpose, size), k -> Sgemm.direct(size));
+    }
+
+    /**
+     * A tensor's values in a direct buffer, for products split into row ranges (BLAS takes every operand of a call
+     * as arrays, or every one as buffers); copied again after the parameters change.
+     */
+    FloatBuffer directWeight(Parameters.Tensor t) {
+        if (directWeightsVersion != params.version()) {
+            directWeights.clear();
+            directWeightsVersion = params.version();
+        }
+        return directWeights.computeIfAbsent(t, k -> {
+            FloatBuffer b = Sgemm.direct(k.size());
+            Sgemm.put(k.data, b);
+            return b;
+        });
     }
 
     private static String key(String owner, String purpose, int size) {

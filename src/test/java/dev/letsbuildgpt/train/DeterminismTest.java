@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The same run on machines with 1, 2 and 16 cores (JVMs told so with -XX:ActiveProcessorCount, so that the fast path
- * starts that many threads): bit-identical losses, weights and optimizer state. Changing the number of shards, a
- * setting of the run, changes the rounding.
+ * starts that many threads): bit-identical losses, weights and optimizer state, and the same sample. Changing the
+ * number of shards, a setting of the run, changes the rounding.
  */
 class DeterminismTest {
     @TempDir
@@ -30,7 +30,7 @@ class DeterminismTest {
                 "-XX:ActiveProcessorCount=" + cores, "-cp", System.getProperty("java.class.path"),
                 "dev.letsbuildgpt.cli.Main", "train", "--preset", "layernorm", "--dropout", "0.1", "--max-iters", "40",
                 "--eval-interval", "20", "--eval-iters", "4", "--batch-size", "12", "--shards", shards,
-                "--out", out.toString(), "--data", TestData.source(), "--sample-tokens", "0"));
+                "--out", out.toString(), "--data", TestData.source(), "--sample-tokens", "300"));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("log-" + cores + "-" + shards).toFile());
         pb.environment().remove("GPT_THREADS");   // one thread per core, as on a user's machine
@@ -38,6 +38,18 @@ class DeterminismTest {
         assertTrue(p.waitFor(5, TimeUnit.MINUTES));
         assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("log-" + cores + "-" + shards)));
         return out;
+    }
+
+    /** The sample the run printed: 300 characters, far past block_size 8 (a prefill split in two per character). */
+    private Path log(int cores, String shards) {
+        return tmp.resolve("log-" + cores + "-" + shards);
+    }
+
+    private String sample(int cores, String shards) throws Exception {
+        String log = Files.readString(log(cores, shards));
+        int at = log.indexOf("--- sample ---\n");
+        assertTrue(at >= 0, log);
+        return log.substring(at);
     }
 
     /** Each evaluation's step and losses (not its timings). */
@@ -56,6 +68,7 @@ class DeterminismTest {
             TrainerTest.assertExactlyEqual(a.optimizer(), b.optimizer());
             assertEquals(losses(one), losses(other), cores + " cores: the evaluations");
             assertEquals(Metrics.readSteps(one), Metrics.readSteps(other), cores + " cores: every step's loss");
+            assertEquals(sample(1, "4"), sample(cores, "4"), cores + " cores: the sample");
         }
         // The number of shards is part of the run's arithmetic: another count rounds differently (and barely).
         Checkpoint three = Checkpoint.load(train(2, "3"));
