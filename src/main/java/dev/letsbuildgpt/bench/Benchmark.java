@@ -52,21 +52,21 @@ public final class Benchmark {
             Sampler cached = new Sampler(trainer.model(), data.tokenizer(), true);
             Sampler full = new Sampler(trainer.model(), data.tokenizer(), false);
             // Warm-up, as for training: the JIT compiles the cached decoder's loops, SameDiff builds its graph.
-            for (int i = 0; i < 3; i++) {
-                cached.generate(new int[]{0}, Sampler.Settings.of(tokens, i), null);
-            }
-            full.generate(new int[]{0}, Sampler.Settings.of(3, 1), null);
-            long t1 = System.nanoTime();
             int[] withCache = cached.generate(new int[]{0}, Sampler.Settings.of(tokens, 1337), null);
-            double cachedSeconds = (System.nanoTime() - t1) / 1e9;
-            long t2 = System.nanoTime();   // the same tokens, each through the whole context, as PyTorch's uncached
             int[] withoutCache = full.generate(new int[]{0}, Sampler.Settings.of(tokens, 1337), null);
-            double fullSeconds = (System.nanoTime() - t2) / 1e9;
+            // A generation of a small model's context takes milliseconds, where one collection or one late
+            // compilation would count as much: warm up as long as a measurement lasts, then take the mean of as many
+            // generations as half a second holds.
+            Runnable withTheCache = () -> cached.generate(new int[]{0}, Sampler.Settings.of(tokens, 1337), null);
+            Runnable withoutTheCache = () -> full.generate(new int[]{0}, Sampler.Settings.of(tokens, 1337), null);
+            secondsPer(withTheCache, 0.5);
+            double cachedSeconds = secondsPer(withTheCache, 0.5);
+            secondsPer(withoutTheCache, 0.5);
+            double fullSeconds = secondsPer(withoutTheCache, 0.5);
             log.accept(c + ": a " + LONG_SAMPLE_TOKENS + "-token sample");
             cached.generate(new int[]{0}, Sampler.Settings.of(c.blockSize + 100, 2), null);  // warm-up: 100 prefills
-            long t3 = System.nanoTime();
-            cached.generate(new int[]{0}, Sampler.Settings.of(LONG_SAMPLE_TOKENS, 1337), null);
-            double longSeconds = (System.nanoTime() - t3) / 1e9;
+            double longSeconds = secondsPer(() -> cached.generate(new int[]{0},
+                    Sampler.Settings.of(LONG_SAMPLE_TOKENS, 1337), null), 0.5);
 
             long params = trainer.model().parameters().count();
             double tokS = (double) steps * c.batchSize * c.blockSize / trainSeconds;
@@ -94,6 +94,18 @@ public final class Benchmark {
         } finally {
             deleteTree(dir);
         }
+    }
+
+    /** The mean time of {@code work} over as many runs as {@code seconds} holds (at least one). */
+    static double secondsPer(Runnable work, double seconds) {
+        int runs = 0;
+        long t0 = System.nanoTime();
+        long end = t0 + (long) (seconds * 1e9);
+        do {
+            work.run();
+            runs++;
+        } while (System.nanoTime() < end);
+        return (System.nanoTime() - t0) / 1e9 / runs;
     }
 
     /** The process's peak resident set (VmHWM), in MB; NaN where /proc is not there. */

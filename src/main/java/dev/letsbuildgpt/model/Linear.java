@@ -133,6 +133,9 @@ public final class Linear {
 
     // ------------------------------------------------------------------------------------- decoding: one position
 
+    /** Each thread's four row copies for {@link #step} (reused: a step per layer per token would make much garbage). */
+    private static final ThreadLocal<float[][]> STEP_ROWS = ThreadLocal.withInitial(() -> new float[4][0]);
+
     /**
      * x [in] -> y [out], accumulated row by row of W: y += x[i] W[i, :], four rows at a time. Each row is copied to
      * an array of its own first: the JIT vectorises {@code y[j] += x * w[j]} only when both arrays are indexed
@@ -154,7 +157,13 @@ public final class Linear {
             }
             return y;
         }
-        float[] w0 = new float[out], w1 = new float[out], w2 = new float[out], w3 = new float[out];
+        float[][] rows = STEP_ROWS.get();
+        if (rows[0].length < out) {
+            for (int r = 0; r < 4; r++) {
+                rows[r] = new float[out];
+            }
+        }
+        float[] w0 = rows[0], w1 = rows[1], w2 = rows[2], w3 = rows[3];
         int i = 0;
         for (; i + 3 < in; i += 4) {
             float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];

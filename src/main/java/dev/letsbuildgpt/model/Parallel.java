@@ -15,8 +15,9 @@ import java.util.function.IntConsumer;
  * the caller runs the remaining parts itself, one after another, and the arithmetic is the same.
  */
 final class Parallel {
-    /** How long an idle helper spins before it sleeps: longer than the gaps between a prefill's splits. */
-    private static final long SPIN_NANOS = 200_000;
+    /** How long an idle helper spins before it sleeps: longer than the gaps between splits, and between the prefills
+     * of a sample past block_size (at 0.2 ms, the helper slept about twice per sampled token). */
+    private static final long SPIN_NANOS = 2_000_000;
 
     private static final AtomicBoolean busy = new AtomicBoolean();
     private static Helper[] helpers;

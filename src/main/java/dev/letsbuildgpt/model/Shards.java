@@ -62,6 +62,11 @@ public final class Shards implements Backprop {
         return shards.length;
     }
 
+    /** The positions of each sequence these shards take. */
+    public int time() {
+        return time;
+    }
+
     /** A shard's widest buffers must fit in Java arrays: refused with a sentence before anything is allocated. */
     private static void requireArraySizes(GptConfig c, int sequences, int time) {
         long rows = (long) sequences * time;

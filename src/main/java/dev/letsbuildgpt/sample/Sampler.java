@@ -28,7 +28,7 @@ public final class Sampler {
     private final LanguageModel model;
     private final CharTokenizer tokenizer;
     private final LanguageModel.Decoder cache;   // null: every token runs the full window
-    private Shards window;                       // the forward pass over a window of block_size tokens
+    private Shards window;                       // without the cache: the forward pass over the context
 
     /** A sampler with the key/value cache. */
     public Sampler(LanguageModel model, CharTokenizer tokenizer) {
@@ -115,12 +115,14 @@ public final class Sampler {
             }
             return toDouble(logits);
         }
-        if (window == null) {
-            window = new Shards(model, 1, block, 1, false);
-        }
+        // The context as it is (the lecture's idx[:, -block_size:]), in a window of the next multiple of 16 positions:
+        // what follows the context changes nothing in it (causality), and a window is made once per 16 tokens.
         int len = n - start;
-        int[][] w = new int[1][block];
-        System.arraycopy(tokens, start, w[0], 0, len);
+        int time = Math.min(block, (len + 15) / 16 * 16);
+        if (window == null || window.time() != time) {
+            window = new Shards(model, 1, time, 1, false);
+        }
+        int[][] w = {Arrays.copyOf(Arrays.copyOfRange(tokens, start, n), time)};
         return toDouble(window.logits(w, len - 1));
     }
 
