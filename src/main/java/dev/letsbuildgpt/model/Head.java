@@ -170,12 +170,15 @@ public final class Head {
         final Dropout.Pass[] drop;       // each head's dropout on its attention weights
         final float[] att;               // [B, H, T, T] attention weights, before dropout: kept for backward
         final float[] y;                 // [N, W]: kept (the projection after it reads it)
-        // Buffers used only while the pass runs, shared with the other blocks' attention (see Shard#scratch):
-        final float[] attDropped;        // [B, H, T, T] after dropout (with dropout only)
-        final float[] datt;              // [B, H, T, T]
+        // Buffers used only while the pass runs, shared with the other blocks' attention (see Shard#scratch). One
+        // (sequence, head) is done start to end before the next, through a [T, T] tile that stays in the cache:
+        // a whole [B, H, T, T] array is 25 MB per layer on the gpt preset, and each extra pass over it costs
+        // more than the arithmetic it carries.
+        final float[] tile;              // [T, T]: one head's weights after dropout
+        final float[] dtile;             // [T, T]: their gradient, then the scores'
         final float[] dqkv;              // [N, 3W]
         final FloatBuffer qkvD;
-        final FloatBuffer attD;
+        final FloatBuffer attD;          // [T, T] for BLAS; [B, H, T, T] for a decoder's window (heads at once)
         final FloatBuffer yD;
         final FloatBuffer dqkvD;
         float[] qkv;                     // the input of the last forward pass (the projection's output, kept there)
@@ -196,11 +199,11 @@ public final class Head {
             int a = s.batch * h * t * t;
             att = new float[a];
             y = new float[n * w];
-            attDropped = heads[0].dropout.active() ? s.scratch(owner, "attDropped", a) : null;
-            datt = s.scratch(owner, "datt", a);
+            tile = s.scratch(owner, "tile", t * t);
+            dtile = s.scratch(owner, "dtile", t * t);
             dqkv = s.scratch(owner, "dqkv", n * 3 * w);
             qkvD = s.directScratch(owner, "qkv", n * 3 * w);
-            attD = s.directScratch(owner, "att", a);
+            attD = s.directScratch(owner, "att", s.parts > 1 ? a : t * t);
             yD = s.directScratch(owner, "y", n * w);
             dqkvD = s.directScratch(owner, "dqkv", n * 3 * w);
         }
@@ -230,34 +233,32 @@ public final class Head {
                 Sgemm.get(yD, y);
                 return y;
             }
-            for (int b = 0; b < s.batch; b++) {
-                for (int i = 0; i < h; i++) {
-                    Sgemm.gemm(false, true, t, t, hs, scale, qkvD, q(b, i), ld, qkvD, q(b, i) + w, ld, 0f,
-                            attD, a(b, i), t);                                     // wei = q k^T * scale
-                }
-            }
-            Sgemm.get(attD, att);
-            causalSoftmax(att);
             drawMasks();
-            Sgemm.put(dropped(), attD);
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
-                    Sgemm.gemm(false, false, t, hs, t, 1f, attD, a(b, i), t, qkvD, q(b, i) + 2 * w, ld, 0f,
-                            yD, b * t * w + i * hs, w);                            // out = wei v
+                    int a = a(b, i);
+                    Sgemm.gemm(false, true, t, t, hs, scale, qkvD, q(b, i), ld, qkvD, q(b, i) + w, ld, 0f,
+                            attD, 0, t);                                           // wei = q k^T * scale
+                    attD.get(0, att, a, t * t);
+                    causalSoftmax(att, (b * h + i) * t, (b * h + i + 1) * t);
+                    float[] weights = dropped(b, i);
+                    attD.put(0, weights, weights == att ? a : 0, t * t);
+                    Sgemm.gemm(false, false, t, hs, t, 1f, attD, 0, t, qkvD, q(b, i) + 2 * w, ld, 0f,
+                            yD, b * t * w + i * hs, w);                            // out = dropout(wei) v
                 }
             }
             Sgemm.get(yD, y);
             return y;
         }
 
-        /** One sequence's head without dropout, start to end: scores, causal softmax, weighted sum of values. */
+        /** One sequence's head without dropout, start to end, in the decoder's [B, H, T, T] buffer (heads at once). */
         private void attend(int b, int i) {
             int ld = 3 * w;
             int a = a(b, i);
             Sgemm.gemm(false, true, t, t, hs, scale, qkvD, q(b, i), ld, qkvD, q(b, i) + w, ld, 0f, attD, a, t);
-            attD.duplicate().position(a).get(att, a, t * t);
+            attD.get(a, att, a, t * t);
             causalSoftmax(att, (b * h + i) * t, (b * h + i + 1) * t);
-            attD.duplicate().position(a).put(att, a, t * t);
+            attD.put(a, att, a, t * t);
             Sgemm.gemm(false, false, t, hs, t, 1f, attD, a, t, qkvD, q(b, i) + 2 * w, ld, 0f, yD, b * t * w + i * hs, w);
         }
 
@@ -270,29 +271,25 @@ public final class Head {
             return any;
         }
 
-        /** The attention weights after each head's dropout (the weights themselves when nothing is dropped). */
-        private float[] dropped() {
-            if (!drop[0].dropped) {
+        /**
+         * A sequence's head's attention weights after its dropout: in the tile (from offset 0), or the weights
+         * themselves (at their place in {@link #att}) when nothing is dropped.
+         */
+        private float[] dropped(int b, int i) {
+            Dropout.Pass d = drop[i];
+            if (!d.dropped) {
                 return att;
             }
-            for (int b = 0; b < s.batch; b++) {
-                for (int i = 0; i < h; i++) {
-                    int o = a(b, i);
-                    Dropout.Pass d = drop[i];
-                    for (int j = 0, m = b * t * t; j < t * t; j++, m++) {
-                        attDropped[o + j] = att[o + j] * d.factor(m);
-                    }
-                }
+            for (int j = 0, o = a(b, i), m = b * t * t; j < t * t; j++, m++) {
+                tile[j] = att[o + j] * d.factor(m);
             }
-            return attDropped;
+            return tile;
         }
 
-        /** Softmax of each row over the positions up to its own; the later ones get weight 0. */
-        private void causalSoftmax(float[] a) {
-            causalSoftmax(a, 0, s.batch * h * t);
-        }
-
-        /** The same for rows r0..r1-1 of the [B, H, T, T] weights (one row per query). */
+        /**
+         * Softmax of each of rows r0..r1-1 of the [B, H, T, T] weights (one row per query) over the positions up to
+         * its own; the later ones get weight 0.
+         */
         private void causalSoftmax(float[] a, int r0, int r1) {
             for (int r = r0; r < r1; r++) {
                 int o = r * t;
@@ -322,54 +319,46 @@ public final class Head {
             Sgemm.put(dy, yD);
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
-                    Sgemm.gemm(false, true, t, t, hs, 1f, yD, b * t * w + i * hs, w, qkvD, q(b, i) + 2 * w, ld, 0f,
-                            attD, a(b, i), t);                                     // d wei = dy v^T
-                }
-            }
-            Sgemm.get(attD, datt);
-            Sgemm.put(dropped(), attD);
-            for (int b = 0; b < s.batch; b++) {
-                for (int i = 0; i < h; i++) {
-                    Sgemm.gemm(true, false, t, hs, t, 1f, attD, a(b, i), t, yD, b * t * w + i * hs, w, 0f,
-                            dqkvD, q(b, i) + 2 * w, ld);                           // dv = wei^T dy
-                }
-            }
-            softmaxBackward();
-            Sgemm.put(datt, attD);   // now the gradient of the scores
-            for (int b = 0; b < s.batch; b++) {
-                for (int i = 0; i < h; i++) {
                     int q = q(b, i);
                     int a = a(b, i);
+                    int dyAt = b * t * w + i * hs;
+                    Sgemm.gemm(false, true, t, t, hs, 1f, yD, dyAt, w, qkvD, q + 2 * w, ld, 0f,
+                            attD, 0, t);                                           // d wei = dy v^T
+                    attD.get(0, dtile, 0, t * t);
+                    float[] weights = dropped(b, i);
+                    attD.put(0, weights, weights == att ? a : 0, t * t);
+                    Sgemm.gemm(true, false, t, hs, t, 1f, attD, 0, t, yD, dyAt, w, 0f,
+                            dqkvD, q + 2 * w, ld);                                 // dv = dropout(wei)^T dy
+                    softmaxBackward(b, i);
+                    attD.put(0, dtile, 0, t * t);                                  // now the gradient of the scores
                     // scores = q k^T * scale: dq = d scores k * scale, dk = d scores^T q * scale
-                    Sgemm.gemm(false, false, t, hs, t, scale, attD, a, t, qkvD, q + w, ld, 0f, dqkvD, q, ld);
-                    Sgemm.gemm(true, false, t, hs, t, scale, attD, a, t, qkvD, q, ld, 0f, dqkvD, q + w, ld);
+                    Sgemm.gemm(false, false, t, hs, t, scale, attD, 0, t, qkvD, q + w, ld, 0f, dqkvD, q, ld);
+                    Sgemm.gemm(true, false, t, hs, t, scale, attD, 0, t, qkvD, q, ld, 0f, dqkvD, q + w, ld);
                 }
             }
             Sgemm.get(dqkvD, dqkv);
             return dqkv;
         }
 
-        /** d wei (after dropout) -> d scores, row by row: wei * (d wei - sum_j d wei_j * wei_j). */
-        private void softmaxBackward() {
-            for (int b = 0; b < s.batch; b++) {
-                for (int i = 0; i < h; i++) {
-                    Dropout.Pass d = drop[i];
-                    if (d.dropped) {
-                        int o = a(b, i);
-                        for (int j = 0, m = b * t * t; j < t * t; j++, m++) {
-                            datt[o + j] *= d.factor(m);
-                        }
-                    }
+        /**
+         * In {@link #dtile}, a sequence's head's d wei (after dropout) -> d scores, row by row:
+         * wei * (d wei - sum_j d wei_j * wei_j).
+         */
+        private void softmaxBackward(int b, int i) {
+            Dropout.Pass d = drop[i];
+            if (d.dropped) {
+                for (int j = 0, m = b * t * t; j < t * t; j++, m++) {
+                    dtile[j] *= d.factor(m);
                 }
             }
-            for (int r = 0; r < s.batch * h * t; r++) {
-                int o = r * t;
+            for (int r = 0, o = a(b, i); r < t; r++, o += t) {
+                int to = r * t;
                 float dot = 0f;
                 for (int j = 0; j < t; j++) {
-                    dot += datt[o + j] * att[o + j];
+                    dot += dtile[to + j] * att[o + j];
                 }
                 for (int j = 0; j < t; j++) {
-                    datt[o + j] = att[o + j] * (datt[o + j] - dot);
+                    dtile[to + j] = att[o + j] * (dtile[to + j] - dot);
                 }
             }
         }

@@ -6,6 +6,8 @@ import dev.letsbuildgpt.model.LanguageModel;
 import dev.letsbuildgpt.model.Shards;
 
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.IntConsumer;
 
@@ -28,7 +30,12 @@ public final class Sampler {
     private final LanguageModel model;
     private final CharTokenizer tokenizer;
     private final LanguageModel.Decoder cache;   // null: every token runs the full window
-    private Shards window;                       // without the cache: the forward pass over the context
+    /**
+     * Without the cache: the forward passes over the context, one per window length used so far (kept: a window's
+     * buffers are tens of MB on the gpt preset, and making one every 16 tokens filled the heap with garbage that
+     * raised the process's resident memory by about a GB).
+     */
+    private final Map<Integer, Shards> windows = new HashMap<>();
 
     /** A sampler with the key/value cache. */
     public Sampler(LanguageModel model, CharTokenizer tokenizer) {
@@ -116,12 +123,10 @@ public final class Sampler {
             return toDouble(logits);
         }
         // The context as it is (the lecture's idx[:, -block_size:]), in a window of the next multiple of 16 positions:
-        // what follows the context changes nothing in it (causality), and a window is made once per 16 tokens.
+        // what follows the context changes nothing in it (causality).
         int len = n - start;
         int time = Math.min(block, (len + 15) / 16 * 16);
-        if (window == null || window.time() != time) {
-            window = new Shards(model, 1, time, 1, false);
-        }
+        Shards window = windows.computeIfAbsent(time, t -> new Shards(model, 1, t, 1, false));
         int[][] w = {Arrays.copyOf(Arrays.copyOfRange(tokens, start, n), time)};
         return toDouble(window.logits(w, len - 1));
     }
