@@ -2,8 +2,6 @@ package dev.letsbuildgpt.model;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 
-import java.util.SplittableRandom;
-
 /**
  * {@code nn.Dropout}, inverted: during training each value is zeroed with probability p and the rest are scaled by
  * 1/(1-p), so that evaluation, which drops nothing and scales nothing, sees activations of the same expected size.
@@ -17,11 +15,14 @@ public final class Dropout {
     public final String name;
     public final double p;
     final float keepScale;
+    /** nextDouble() >= p  <=>  (nextLong() >>> 11) >= p * 2^53, rounded up: the same test on the 53 bits it keeps. */
+    private final long threshold;
 
     public Dropout(String name, double p) {
         this.name = name;
         this.p = p;
         this.keepScale = (float) (1 / (1 - p));
+        this.threshold = (long) Math.ceil(p * 0x1p53);
     }
 
     /** Whether this dropout does anything when training (p > 0). */
@@ -56,14 +57,47 @@ public final class Dropout {
     /** 1 (keep) or 0 (drop) for each value of sequences first .. first + batch - 1 of the batch. */
     private void draw(byte[] keep, long seed, int first, int batch, int perSequence) {
         for (int b = 0; b < batch; b++) {
-            SplittableRandom r = new SplittableRandom(stream(seed, first + b));
-            for (int i = b * perSequence, end = i + perSequence; i < end; i++) {
-                keep[i] = (byte) (r.nextDouble() >= p ? 1 : 0);
+            long s = stream(seed, first + b);
+            for (int i = b * perSequence, end = i + perSequence, k = 1; i < end; i++, k++) {
+                keep[i] = kept(s, k);
             }
         }
     }
 
-    private long stream(long seed, int sequence) {
+    /**
+     * The same for attention weights, [T, T] per sequence, drawing only those a position can see (column <= row):
+     * the others multiply weights that are 0. Value k of a sequence's stream does not depend on the ones before it,
+     * so the values drawn are those {@link #draw} draws at the same places.
+     */
+    private void drawCausal(byte[] keep, long seed, int first, int batch, int t) {
+        for (int b = 0; b < batch; b++) {
+            long s = stream(seed, first + b);
+            for (int row = 0; row < t; row++) {
+                for (int col = 0, i = (b * t + row) * t, k = row * t + 1; col <= row; col++, i++, k++) {
+                    keep[i] = kept(s, k);
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether value k (from 1) of the stream {@code new SplittableRandom(s)} is kept: its k-th {@code nextDouble()}
+     * is at least p. Written out (SplittableRandom is SplitMix64: value k is mix64(s + k * gamma), and nextDouble()
+     * its top 53 bits times 2^-53, so the comparison is exact on those bits), because the object draws one value
+     * after another, and a causal mask needs only half of them (DropoutTest checks it against SplittableRandom).
+     */
+    private byte kept(long s, long k) {
+        long z = s + k * GOLDEN_GAMMA;
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        z = z ^ (z >>> 31);
+        return (byte) ((z >>> 11) >= threshold ? 1 : 0);
+    }
+
+    /** SplittableRandom's increment for a generator made from a seed alone. */
+    private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
+
+    long stream(long seed, int sequence) {   // a sequence's stream of masks (package-private for DropoutTest)
         return (seed * 0x9E3779B97F4A7C15L + name.hashCode()) * 0xBF58476D1CE4E5B9L + sequence;
     }
 
@@ -71,20 +105,30 @@ public final class Dropout {
 
     /** @param perSequence values per sequence of the activation it drops (T*C, or T*T for attention weights) */
     public Pass pass(Shard s, int perSequence) {
-        return new Pass(s, perSequence);
+        return new Pass(s, perSequence, 0);
+    }
+
+    /**
+     * A dropout on causal attention weights, [T, T] per sequence: it draws only the weights a position can see; the
+     * others stay 0 (dropped), which changes nothing, as the weights they multiply are 0.
+     */
+    Pass causalPass(Shard s, int t) {
+        return new Pass(s, t * t, t);
     }
 
     /** One shard's forward and backward pass: the mask of the last forward pass, and the buffers. */
     public final class Pass {
         final Shard s;
         final int perSequence;
+        final int causalT;    // T for attention weights drawn below the diagonal only; 0: every value
         byte[] keep;          // [batch * perSequence], drawn by each training forward pass
         boolean dropped;      // whether the last forward pass dropped anything
         final float[] dx;
 
-        Pass(Shard s, int perSequence) {
+        Pass(Shard s, int perSequence, int causalT) {
             this.s = s;
             this.perSequence = perSequence;
+            this.causalT = causalT;
             this.dx = active() ? s.scratch(name, "dx", s.batch * perSequence) : null;
         }
 
@@ -95,7 +139,11 @@ public final class Dropout {
                 if (keep == null) {
                     keep = new byte[s.batch * perSequence];
                 }
-                Dropout.this.draw(keep, s.dropoutSeed, s.firstSequence, s.batch, perSequence);
+                if (causalT > 0) {
+                    drawCausal(keep, s.dropoutSeed, s.firstSequence, s.batch, causalT);
+                } else {
+                    Dropout.this.draw(keep, s.dropoutSeed, s.firstSequence, s.batch, perSequence);
+                }
             }
             return dropped;
         }

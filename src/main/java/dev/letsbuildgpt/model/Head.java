@@ -193,7 +193,7 @@ public final class Head {
             this.scale = (float) Math.pow(hs, -0.5);
             this.drop = new Dropout.Pass[h];
             for (int i = 0; i < h; i++) {
-                drop[i] = heads[i].dropout.pass(s, t * t);
+                drop[i] = heads[i].dropout.causalPass(s, t);
             }
             int n = s.rows;
             int a = s.batch * h * t * t;
