@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Where a training step's time goes: runs `gpt train` on a preset under Java Flight Recorder, sampling every thread
-every 10 ms both in Java code and in native code (BLAS), and sorts the samples taken in training steps (on every thread; the
-intervals of estimate_loss left out) by what they were doing. Each sample is 10 ms of one thread, so the shares are shares of the threads' time.
+"""Where a training step's time goes: runs `gpt train` on a preset under Java Flight Recorder, sampling every
+thread every 10 ms both in Java code and in native code (BLAS), and sorts the samples taken in training steps (on
+every thread; the intervals of estimate_loss and waiting threads left out) by what they were doing. Each sample is
+10 ms of one thread, so the shares are shares of the threads' time.
 
-  python3 scripts/profile_step.py PRESET STEPS [JAR]      e.g.  python3 scripts/profile_step.py gpt 4
+  python3 scripts/profile_step.py PRESET STEPS [JAR]      e.g.  python3 scripts/profile_step.py gpt 3
 
 Needs the jar (make build) and the JDK's `jfr` tool; the data from GPT_DATA_URL as `gpt train` reads it.
+PROFILE_DEBUG=1 also lists the innermost frames of the samples that fell into an "other" category.
 """
 import collections
 import datetime
@@ -24,8 +26,9 @@ SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 </configuration>
 """
 
-# What a sample was doing, from its innermost frames: (category, test on the frame names, innermost first).
 def category(frames, native):
+    """What a sample was doing, from its frames (innermost first): a product by its caller, else the project's
+    innermost frame."""
     names = [f for f in frames if f.startswith("dev.letsbuildgpt.")]
     inner = names[0] if names else frames[0]
     if native and any(".Sgemm." in f for f in frames[:2]):

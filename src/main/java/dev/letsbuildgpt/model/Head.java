@@ -241,8 +241,7 @@ public final class Head {
                             attD, 0, t);                                           // wei = q k^T * scale
                     attD.get(0, att, a, t * t);
                     causalSoftmax(att, (b * h + i) * t, (b * h + i + 1) * t);
-                    float[] weights = dropped(b, i);
-                    attD.put(0, weights, weights == att ? a : 0, t * t);
+                    putDropped(b, i);
                     Sgemm.gemm(false, false, t, hs, t, 1f, attD, 0, t, qkvD, q(b, i) + 2 * w, ld, 0f,
                             yD, b * t * w + i * hs, w);                            // out = dropout(wei) v
                 }
@@ -271,19 +270,18 @@ public final class Head {
             return any;
         }
 
-        /**
-         * A sequence's head's attention weights after its dropout: in the tile (from offset 0), or the weights
-         * themselves (at their place in {@link #att}) when nothing is dropped.
-         */
-        private float[] dropped(int b, int i) {
+        /** A sequence's head's attention weights after its dropout, into the tile that BLAS reads (attD from 0). */
+        private void putDropped(int b, int i) {
             Dropout.Pass d = drop[i];
+            int o = a(b, i);
             if (!d.dropped) {
-                return att;
+                attD.put(0, att, o, t * t);
+                return;
             }
-            for (int j = 0, o = a(b, i), m = b * t * t; j < t * t; j++, m++) {
+            for (int j = 0, m = b * t * t; j < t * t; j++, m++) {
                 tile[j] = att[o + j] * d.factor(m);
             }
-            return tile;
+            attD.put(0, tile, 0, t * t);
         }
 
         /**
@@ -320,13 +318,11 @@ public final class Head {
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
                     int q = q(b, i);
-                    int a = a(b, i);
                     int dyAt = b * t * w + i * hs;
                     Sgemm.gemm(false, true, t, t, hs, 1f, yD, dyAt, w, qkvD, q + 2 * w, ld, 0f,
                             attD, 0, t);                                           // d wei = dy v^T
                     attD.get(0, dtile, 0, t * t);
-                    float[] weights = dropped(b, i);
-                    attD.put(0, weights, weights == att ? a : 0, t * t);
+                    putDropped(b, i);
                     Sgemm.gemm(true, false, t, hs, t, 1f, attD, 0, t, yD, dyAt, w, 0f,
                             dqkvD, q + 2 * w, ld);                                 // dv = dropout(wei)^T dy
                     softmaxBackward(b, i);
