@@ -48,7 +48,7 @@ NOTEBOOK_TOKEN ?=
 # 0.0.0.0 inside a container, so the published port reaches the server.
 NOTEBOOK_IP ?= 127.0.0.1
 
-.PHONY: help deps build train sample test clean kernel notebooks compare bench student student-test grade grade-test html notebook-server browser-test docker-lint docker-test
+.PHONY: help deps build train sample test clean kernel notebooks compare bench student student-test grade grade-test html notebook-server browser-test docker-lint docker-test classroom classroom-packages classroom-users classroom-status classroom-collect classroom-test
 
 help:
 	@echo "make train    build, download Tiny Shakespeare, train the '$(PRESET)' preset into $(RUN), print a sample"
@@ -65,6 +65,10 @@ help:
 	@echo "make grade-test  make grade on made-up submissions (solutions, stubs, rewritten tests, a broken file), checked"
 	@echo "make html     the executed notebooks as a static HTML book in $(HTML_OUT) (index.html)"
 	@echo "make notebook-server  Jupyter with the Java kernel on http://127.0.0.1:$(PORT) (PORT=, NOTEBOOK_TOKEN=)"
+	@echo "make classroom  JupyterHub for a class on http://$(CLASSROOM_IP):$(CLASSROOM_PORT) (as root; README, \"Teaching a class\")"
+	@echo "make classroom-users STUDENTS=\"alice bob\"  accounts for the class (group $(CLASSROOM_GROUP)), passwords printed"
+	@echo "make classroom-status  who has a server;  make classroom-collect  every student's chapters into $(CLASSROOM_DIR)/collected"
+	@echo "make classroom-test  the hub in headless Chromium, 10 students at once, killed kernels and servers (CI runs it)"
 	@echo "make docker-test      build the images with buildah on a local Debian base, train and sample in them"
 	@echo "make docker-lint      check the Dockerfiles (dockerfile-utils from npm)"
 	@echo "make browser-test     open the served notebook and the HTML book in headless Chromium (screenshots in target/browser)"
@@ -171,6 +175,61 @@ html: $(EXECUTED)
 notebook-server: $(JAR) kernel
 	$(JUPYTER_ENV) $(JUPYTER) notebook --no-browser --ip=$(NOTEBOOK_IP) --port=$(PORT) --notebook-dir=$(CURDIR) \
 	  $(if $(NOTEBOOK_TOKEN),--NotebookApp.token=$(NOTEBOOK_TOKEN)) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# A class on one machine: JupyterHub (Debian's), each student logging in with their own account (PAM) to a server of
+# their own, as that account, in ~/gpt with their own copy of the chapters without solutions. Runs as root (the hub
+# starts servers as other users); classroom/jupyterhub_config.py says what is where and reads these settings.
+CLASSROOM_DIR ?= /srv/gpt-classroom
+# Debian's Python, whose packages (JupyterHub, tornado) the classroom scripts use, whatever python3 is first on PATH.
+HUB_PYTHON ?= /usr/bin/python3
+CLASSROOM_IP ?= 127.0.0.1
+CLASSROOM_PORT ?= 8000
+# The hub's own API and the proxy's API, on 127.0.0.1 (change them to run two hubs on one machine).
+CLASSROOM_HUB_PORT ?= 8081
+CLASSROOM_PROXY_API_PORT ?= 8001
+CLASSROOM_GROUP ?= gpt-class
+# Teachers: accounts with the hub's admin page (who is running); they need not be in the group.
+CLASSROOM_ADMINS ?=
+# Per student: training threads, the kernel's heap, and seconds idle before a kernel (then its server) is stopped.
+CLASSROOM_THREADS ?= 1
+CLASSROOM_HEAP ?= 2g
+CLASSROOM_CULL_IDLE ?= 3600
+# GPT_MAX_ITERS for the whole class (empty: the lecture's full training runs).
+CLASSROOM_MAX_ITERS ?= $(GPT_MAX_ITERS)
+CLASSROOM_ENV = CLASSROOM_DIR=$(CLASSROOM_DIR) CLASSROOM_IP=$(CLASSROOM_IP) CLASSROOM_PORT=$(CLASSROOM_PORT) \
+	CLASSROOM_HUB_PORT=$(CLASSROOM_HUB_PORT) CLASSROOM_PROXY_API_PORT=$(CLASSROOM_PROXY_API_PORT) \
+	CLASSROOM_GROUP=$(CLASSROOM_GROUP) CLASSROOM_ADMINS="$(CLASSROOM_ADMINS)" CLASSROOM_THREADS=$(CLASSROOM_THREADS) \
+	CLASSROOM_CULL_IDLE=$(CLASSROOM_CULL_IDLE) CLASSROOM_MAX_ITERS=$(CLASSROOM_MAX_ITERS)
+
+classroom-packages:
+	scripts/install-system-packages.sh classroom
+
+# NODE_PATH: Debian's configurable-http-proxy finds its modules there under any node (NodeSource's too).
+classroom: classroom-packages $(JAR) kernel student
+	$(HUB_PYTHON) scripts/classroom.py setup $(CLASSROOM_DIR) $(CLASSROOM_HEAP)
+	@echo "classroom: http://$(CLASSROOM_IP):$(CLASSROOM_PORT)/  (students log in with their account; Ctrl-C stops the hub, not their servers)"
+	cd $(CLASSROOM_DIR)/hub && $(CLASSROOM_ENV) NODE_PATH=/usr/share/nodejs jupyterhub -f $(CURDIR)/classroom/jupyterhub_config.py
+
+classroom-users:
+	$(HUB_PYTHON) scripts/classroom.py users $(CLASSROOM_GROUP) $(STUDENTS)
+
+classroom-status:
+	CLASSROOM_HUB_PORT=$(CLASSROOM_HUB_PORT) $(HUB_PYTHON) scripts/classroom.py status $(CLASSROOM_DIR)
+
+# Into COLLECT (default $(CLASSROOM_DIR)/collected), one folder per student; CHAPTERS="05-training-loop" for some only.
+COLLECT ?= $(CLASSROOM_DIR)/collected
+classroom-collect:
+	CLASSROOM_HUB_PORT=$(CLASSROOM_HUB_PORT) $(HUB_PYTHON) scripts/classroom.py collect $(CLASSROOM_DIR) $(COLLECT) $(CHAPTERS)
+
+# The hub for real on 127.0.0.1, with accounts made for the test: two students in headless Chromium, ten at once,
+# faults, culling (scripts/classroom_test.py says what is checked). Root, and Debian's packages, which it installs;
+# Chromium is driven by puppeteer-core (npm), which uses Debian's browser and downloads none.
+PUPPETEER := target/tools/node_modules/puppeteer-core/package.json
+$(PUPPETEER):
+	npm install --silent --no-audit --no-fund --prefix target/tools puppeteer-core@24.43.1
+classroom-test: classroom-packages $(JAR) kernel student $(PUPPETEER)
+	scripts/install-system-packages.sh browser
+	$(HUB_PYTHON) scripts/classroom_test.py
 
 browser-test: $(EXECUTED) html
 	bash scripts/browser-test.sh

@@ -5,7 +5,8 @@
 #   2. the CPU trainer and notebook images, built from docker/Dockerfile and docker/Dockerfile.notebook
 #   3. the trainer: a short `train` of the bigram preset on mounted data, then `sample` from the checkpoint it wrote
 #      to the mounted runs folder; the checkpoint and metrics must appear on the host, written by the non-root user
-#   4. the notebook image: Jupyter lists the Java kernel, and one chapter notebook executes inside it
+#   4. the notebook image: Jupyter lists the Java kernel, and one chapter notebook executes inside it; started as a
+#      hub's single-user server it serves the chapters from ~/work; compose's hub service (make classroom) starts
 #   5. the CUDA Dockerfile: its build stage (everything but the CUDA runtime base) builds on the local base
 # Each step prints its time; the images' sizes are printed at the end.
 set -euo pipefail
@@ -103,6 +104,43 @@ buildah run --isolation chroot "$c" -- bash -c \
   'cd /home/app/gpt && GPT_DATA_URL=file:///home/app/gpt/data/tinyshakespeare.txt GPT_MAX_ITERS=50 make -s notebooks NOTEBOOKS=notebooks/04-bigram-model.ipynb > /tmp/notebook.log 2>&1 || tail -40 /tmp/notebook.log; grep "^==" /tmp/notebook.log; ls target/notebooks/04-bigram-model.ipynb' \
   | tee "$WORK/notebook-run.txt"
 grep -q "target/notebooks/04-bigram-model.ipynb" "$WORK/notebook-run.txt" || { echo "error: the chapter did not execute in the image"; exit 1; }
+done_step
+
+# A hub that launches the image sets JUPYTERHUB_API_TOKEN and the JUPYTERHUB_* settings; here they are set by hand,
+# and a stand-in answers the one request the server makes before it listens (the hub's version, GET /hub/api).
+step "4b. the notebook image as a JupyterHub single-user image (start-notebook.sh under a hub's settings)"
+buildah run --isolation chroot "$c" -- bash -c 'python3 -c "
+import http.server as h
+class A(h.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header(\"Content-Type\", \"application/json\"); self.end_headers()
+        self.wfile.write(b\"{\\\"version\\\": \\\"3.0.0\\\"}\")
+h.HTTPServer((\"127.0.0.1\", 8899), A).serve_forever()" &
+  export JUPYTERHUB_API_TOKEN=docker-test JUPYTERHUB_USER=student \
+    JUPYTERHUB_API_URL=http://127.0.0.1:8899/hub/api JUPYTERHUB_BASE_URL=/ JUPYTERHUB_SERVICE_PREFIX=/user/student/ \
+    JUPYTERHUB_CLIENT_ID=jupyterhub-user-student JUPYTERHUB_OAUTH_CALLBACK_URL=/user/student/oauth_callback \
+    JUPYTERHUB_PORT=8897
+  timeout 60 start-notebook.sh > /tmp/singleuser.log 2>&1 &
+  for i in $(seq 1 40); do
+    python3 -c "import urllib.request as u; print(u.urlopen(\"http://127.0.0.1:8897/user/student/api\").read().decode())" 2> /dev/null && break
+    sleep 1
+  done
+  grep -o "Starting jupyterhub single-user server version [0-9.]*" /tmp/singleuser.log || tail -20 /tmp/singleuser.log
+  echo "chapters in ~/work: $(ls ~/work/chapters | tr "\n" " ")"; readlink ~/work/data ~/work/target; kill %1 %2' \
+  | tee "$WORK/singleuser.txt"
+grep -q '"version"' "$WORK/singleuser.txt" && grep -q "single-user server" "$WORK/singleuser.txt" \
+  && grep -q "04-bigram-model.ipynb" "$WORK/singleuser.txt" \
+  || { echo "error: the image did not start a single-user server with the chapters in ~/work"; exit 1; }
+
+step "4c. compose's hub service: make classroom in the image, as root, answers its login page"
+buildah run --isolation chroot --user root "$c" -- bash -c 'cd /home/app/gpt && export GPT_DATA_URL=file:///home/app/gpt/data/tinyshakespeare.txt
+  timeout 120 make -s classroom CLASSROOM_PORT=8396 CLASSROOM_HUB_PORT=8397 CLASSROOM_PROXY_API_PORT=8398 > /tmp/hub.log 2>&1 &
+  for i in $(seq 1 100); do
+    python3 -c "import urllib.request as u; r = u.urlopen(\"http://127.0.0.1:8396/hub/login\"); print(\"hub login page\", r.status)" 2> /dev/null && break
+    sleep 1
+  done
+  grep "^classroom:" /tmp/hub.log; kill %1; sleep 2; kill "$(cat /srv/gpt-classroom/hub/proxy.pid 2> /dev/null)" 2> /dev/null || true' | tee "$WORK/hub.txt"
+grep -q "hub login page 200" "$WORK/hub.txt" || { echo "error: the hub did not start in the image"; exit 1; }
 buildah rm "$c" > /dev/null; trap - EXIT
 done_step
 

@@ -4,6 +4,7 @@
 #   install-system-packages.sh build      JDK 17, Maven, make (building the jar and the kernel)
 #   install-system-packages.sh runtime    a Java 17 runtime (the trainer image)
 #   install-system-packages.sh notebooks  build + Jupyter: nbconvert, jupyter-client, jupyter-notebook
+#   install-system-packages.sh classroom  notebooks + JupyterHub (with its proxy) for `make classroom`
 #   install-system-packages.sh browser    chromium (the browser test)
 #   install-system-packages.sh bench      PyTorch for the benchmark's reference, with OpenBLAS (without it Debian's
 #                                         torch falls back to the reference BLAS, about 25x slower at matmuls)
@@ -15,9 +16,11 @@ for role in "$@"; do
     runtime) packages+=(openjdk-17-jre-headless ca-certificates) ;;
     notebooks) packages+=(openjdk-17-jdk-headless maven make ca-certificates python3 jupyter-nbconvert jupyter-client
                           jupyter-notebook) ;;
+    classroom) packages+=(openjdk-17-jdk-headless maven make ca-certificates python3 jupyter-nbconvert jupyter-client
+                          jupyter-notebook jupyterhub) ;;
     browser) packages+=(chromium curl) ;;
     bench) packages+=(python3 python3-torch libopenblas0-pthread) ;;
-    *) echo "error: unknown role '$role' (build, runtime, notebooks, browser, bench)" >&2; exit 2 ;;
+    *) echo "error: unknown role '$role' (build, runtime, notebooks, classroom, browser, bench)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -91,6 +91,30 @@ public final class TinyShakespeare {
     }
 
     /**
+     * Puts a checked copy of Tiny Shakespeare at {@code dir/tinyshakespeare.txt}, from {@code source} (as {@link #load}
+     * takes it), unless a good copy is already there; for machines that read it from a folder of their own (a
+     * classroom's shared, read-only data). Anything but Tiny Shakespeare itself is refused.
+     *
+     * @return the file
+     */
+    public static Path fetch(String source, Path dir) {
+        Path target = dir.resolve(FILE_NAME);
+        if (Files.isRegularFile(target) && sha256(readBytes(target)).equals(SHA256)) {
+            return target;
+        }
+        String text = load(source, dir);   // a URL is downloaded into dir; a path is read where it is
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        if (!sha256(bytes).equals(SHA256)) {
+            throw new GptException("the text from " + (source == null ? defaultSource() : source)
+                    + " is not Tiny Shakespeare (SHA-256 " + sha256(bytes) + ", expected " + SHA256 + ")");
+        }
+        if (!Files.isRegularFile(target)) {
+            AtomicFiles.write(target, bytes);
+        }
+        return target;
+    }
+
+    /**
      * A file named as Tiny Shakespeare ({@code input.txt}, as char-rnn names it, or {@code tinyshakespeare.txt})
      * must be it, checksum and all: a corrupted copy would otherwise train on garbage without a word.
      */

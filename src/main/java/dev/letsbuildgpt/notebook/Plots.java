@@ -2,6 +2,9 @@ package dev.letsbuildgpt.notebook;
 
 import dev.letsbuildgpt.train.Metrics;
 import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.CategorySeries;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.internal.chartpart.Chart;
@@ -14,7 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Pictures for the notebooks, as images that {@code display(...)} shows inline: loss curves and attention maps.
+ * Pictures for the notebooks, as images that {@code display(...)} shows inline: loss curves, attention maps and
+ * next-character distributions.
  */
 public final class Plots {
     private Plots() {
@@ -72,6 +76,38 @@ public final class Plots {
             }
         }
         chart.addSeries("attention", keys, queries, cells);
+        return image(chart);
+    }
+
+    /**
+     * A next-character distribution as bars, one per character of the vocabulary, with a reference probability drawn
+     * across them as a line (the uniform guess, say).
+     *
+     * @param probabilities one per character, summing to 1
+     * @param vocabulary    the characters, in token order
+     */
+    public static BufferedImage distribution(double[] probabilities, String vocabulary, double reference,
+                                             String referenceName, String title) {
+        if (probabilities.length != vocabulary.length()) {
+            throw new IllegalArgumentException(probabilities.length + " probabilities for " + vocabulary.length()
+                    + " characters");
+        }
+        CategoryChart chart = new CategoryChartBuilder().width(1100).height(420).title(title)
+                .xAxisTitle("next character").yAxisTitle("probability").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setXAxisLabelRotation(90);
+        chart.getStyler().setOverlapped(true);
+        List<String> chars = new ArrayList<>();
+        List<Double> p = new ArrayList<>();
+        List<Double> line = new ArrayList<>();
+        for (int i = 0; i < probabilities.length; i++) {
+            chars.add(visible(String.valueOf(vocabulary.charAt(i))));
+            p.add(probabilities[i]);
+            line.add(reference);
+        }
+        chart.addSeries("p(next character)", chars, p);
+        chart.addSeries(referenceName, chars, line)
+                .setChartCategorySeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);
         return image(chart);
     }
 

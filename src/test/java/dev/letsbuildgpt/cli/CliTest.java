@@ -130,6 +130,23 @@ class CliTest {
     }
 
     @Test
+    void dataPutsACheckedCopyInAFolderAndRefusesAnyOtherText() throws Exception {
+        Path dir = tmp.resolve("data-copy");
+        Result r = cli("data", "--data", TestData.source(), "--dir", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        Path file = dir.resolve(TinyShakespeare.FILE_NAME);
+        assertEquals(TinyShakespeare.SHA256, TinyShakespeare.sha256(Files.readAllBytes(file)));
+        assertTrue(r.out().startsWith("data: " + file + " (1,115,394 bytes"), r.out());
+        Path other = tmp.resolve("other.txt");
+        Files.writeString(other, "not Shakespeare at all\n");
+        Path refused = tmp.resolve("data-refused");
+        Result bad = cli("data", "--data", other.toString(), "--dir", refused.toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().startsWith("error: the text from " + other + " is not Tiny Shakespeare"), bad.err());
+        assertFalse(Files.exists(refused.resolve(TinyShakespeare.FILE_NAME)));
+    }
+
+    @Test
     void resumeExtendsARunAndRefusesToClobberOne() throws Exception {
         Path dir = tmp.resolve("resume");
         String[] base = {"train", "--preset", "head", "--max-iters", "10", "--eval-interval", "10", "--eval-iters", "2",

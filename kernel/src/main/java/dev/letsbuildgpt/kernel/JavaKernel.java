@@ -89,12 +89,33 @@ public class JavaKernel extends BaseKernel {
         for (java.util.logging.Handler h : root.getHandlers()) {
             h.setLevel(java.util.logging.Level.WARNING);
         }
+        exitWithParent();
         KernelConnectionProperties props = KernelConnectionProperties.parse(Files.readString(Path.of(args[0])));
         JupyterConnection connection = new JupyterConnection(props);
         JavaKernel kernel = new JavaKernel();
         kernel.becomeHandlerForConnection(connection);
         connection.connect();
         connection.waitUntilClose();
+    }
+
+    /**
+     * A kernel outlives the notebook server that started it when that server is killed (SIGKILL, a crash): nothing
+     * asks it to stop, and on a shared machine it would train on for nobody. Jupyter names the server in
+     * JPY_PARENT_PID (ipykernel watches it for the same reason); else the process's parent is watched.
+     */
+    static void exitWithParent() {
+        String named = System.getenv("JPY_PARENT_PID");
+        java.util.Optional<ProcessHandle> parent;
+        try {
+            parent = named != null && !named.isBlank() ? ProcessHandle.of(Long.parseLong(named.trim()))
+                    : ProcessHandle.current().parent();
+        } catch (NumberFormatException e) {
+            parent = ProcessHandle.current().parent();
+        }
+        parent.filter(p -> p.pid() > 1).ifPresent(p -> p.onExit().thenRun(() -> {
+            System.err.println("kernel: the process that started it (pid " + p.pid() + ") is gone; stopping");
+            Runtime.getRuntime().halt(0);
+        }));
     }
 
     @Override
