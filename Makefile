@@ -240,7 +240,7 @@ $(DOCKERFILE_UTILS):
 	npm install --silent --no-audit --no-fund --prefix target/tools dockerfile-utils@0.16.3
 # Builds the images with buildah on a local Debian base (no Docker engine needed) and runs them: a short training
 # run and a sample in the trainer image, a chapter in the notebook image (scripts/docker-test.sh says what is checked).
-docker-test: docker-lint
+docker-test: docker-lint student
 	bash scripts/docker-test.sh
 
 docker-lint: $(DOCKERFILE_UTILS)

@@ -2,7 +2,8 @@
 # make docker-test: builds the project's images and runs them for real without a Docker engine, with Debian's
 # buildah on a local Debian bookworm base made by debootstrap (public base images cannot be pulled here).
 #   1. the local base image (cached in $DOCKER_TEST_CACHE, outside git)
-#   2. the CPU trainer and notebook images, built from docker/Dockerfile and docker/Dockerfile.notebook
+#   2. the CPU trainer and notebook images, built from docker/Dockerfile and docker/Dockerfile.notebook, and the class
+#      image (the notebook image from the student copies): no solution in it
 #   3. the trainer: a short `train` of the bigram preset on mounted data, then `sample` from the checkpoint it wrote
 #      to the mounted runs folder; the checkpoint and metrics must appear on the host, written by the non-root user
 #   4. the notebook image: Jupyter lists the Java kernel, and one chapter notebook executes inside it; started as a
@@ -63,6 +64,23 @@ done_step
 step "2b. build the notebook image (docker/Dockerfile.notebook)"
 buildah bud "${BUILD_ARGS[@]}" -t localhost/gpt-notebook -f docker/Dockerfile.notebook . > "$WORK/build-notebook.log" 2>&1 \
   || { tail -30 "$WORK/build-notebook.log"; exit 1; }
+done_step
+
+# The same Dockerfile with the student copies in place of the chapters (make student made them): the image a class's
+# hub launches must not hold a single solution.
+step "2c. the class image: the notebook image built from the student copies (CHAPTERS=student)"
+[ -f student/04-bigram-model.ipynb ] || { echo "error: no student copies (make student)"; exit 1; }
+buildah bud "${BUILD_ARGS[@]}" --build-arg CHAPTERS=student -t localhost/gpt-class -f docker/Dockerfile.notebook . \
+  > "$WORK/build-class.log" 2>&1 || { tail -30 "$WORK/build-class.log"; exit 1; }
+c=$(buildah from --pull-never localhost/gpt-class)
+trap 'buildah rm "$c" > /dev/null 2>&1 || true' EXIT
+buildah run --isolation chroot "$c" -- bash -c 'cd /home/app/gpt/notebooks && echo "chapters: $(ls [0-9]*.ipynb | wc -l)";
+  echo "solutions: $(cat [0-9]*.ipynb | grep -c "BEGIN SOLUTION")"; echo "stubs: $(cat [0-9]*.ipynb | grep -c "YOUR CODE HERE")"' \
+  | tee "$WORK/class-image.txt"
+grep -q "^chapters: 10$" "$WORK/class-image.txt" && grep -q "^solutions: 0$" "$WORK/class-image.txt" \
+  && ! grep -q "^stubs: 0$" "$WORK/class-image.txt" || { echo "error: the class image holds solutions, or no chapters"; exit 1; }
+buildah rm "$c" > /dev/null; trap - EXIT
+buildah rmi localhost/gpt-class > /dev/null 2>&1 || true
 done_step
 
 # buildah 1.28 with chroot isolation honours only the first -v (or --mount) of a `buildah run`: a second bind mount
