@@ -183,14 +183,25 @@ public final class Gpt extends LanguageModel {
     // ------------------------------------------------------------------------------------- decoding: one position
 
     /**
-     * A prefill's products are split into this many row ranges computed at once (past block_size, sampling is mostly
-     * prefills of one sequence). Two: the most that paid on the 2-core machines measured; fixed, so that a window
-     * gives the same numbers on any machine.
+     * Into how many row ranges, computed at once, a prefill's products are split (past block_size, sampling is mostly
+     * prefills of one sequence). Two, the most that paid on the 2-core machines measured, when the window's q/k/v
+     * product has at least a million multiply-adds; below that, handing half of each product to another thread
+     * costs more than it saves (the T benchmark's 500-token sample: 0.46 ms per token in one part, 0.60-0.62 in two;
+     * A's: 2.06-2.49 in one, 1.88-2.12 in two; docs/BENCHMARKS.md). Fixed by the model's size, not the machine, so
+     * that a window gives the same numbers on any machine.
      */
-    static final int WINDOW_PARTS = 2;
+    static int windowParts(GptConfig config) {
+        long macs = (long) config.blockSize() * config.nEmbd() * 3L * config.nEmbd();
+        return macs >= 1_000_000 ? 2 : 1;
+    }
 
     @Override
     public Decoder decoder() {
+        return decoder(windowParts(config));
+    }
+
+    /** The decoder, its prefills split into {@code windowParts} (tests run both ways). */
+    Decoder decoder(int windowParts) {
         return new Decoder() {
             final Head.Cache headCache = saHead == null ? null : saHead.cache(config.blockSize());
             final Head.Cache headsCache = saHeads == null ? null : saHeads.cache(config.blockSize());
@@ -205,7 +216,7 @@ public final class Gpt extends LanguageModel {
             protected void fill(int[] tokens, int from, int count) {
                 if (window == null) {
                     Shard w = new Shard(params, 1, config.blockSize(), 0, false);
-                    w.parts = WINDOW_PARTS;
+                    w.parts = windowParts;
                     w.mode(false, 0);
                     window = new Pass(w);
                 }

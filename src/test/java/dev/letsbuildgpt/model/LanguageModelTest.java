@@ -170,28 +170,41 @@ class LanguageModelTest {
         assertEquals(0, decoder.length());
     }
 
-    /** A prefill (one forward pass over the context) leaves the decoder where feeding the tokens one by one does. */
+    /**
+     * A prefill (one forward pass over the context) leaves the decoder where feeding the tokens one by one does,
+     * with its products in one part or split in two (what larger models do).
+     */
     @ParameterizedTest
     @EnumSource(Stage.class)
     void aPrefillEqualsFeedingTheTokensOneByOne(Stage stage) {
         LanguageModel model = LanguageModel.create(new GptConfig(stage, VOCAB, 7, 12, 3, 2, 0.0, true), 6);
         int[] tokens = randomTokens(new Random(9 + stage.ordinal()), 1, 9)[0];
-        for (int count = 0; count < 7; count++) {
-            LanguageModel.Decoder stepped = model.decoder();
-            for (int t = 0; t < count; t++) {
-                stepped.append(tokens[2 + t]);
-            }
-            LanguageModel.Decoder prefilled = model.decoder();
-            prefilled.prefill(tokens, 2, count);
-            assertEquals(count, prefilled.length());
-            for (int t = count; t < 7; t++) {
-                float[] a = stepped.append(tokens[2 + t]);
-                float[] b = prefilled.append(tokens[2 + t]);
-                for (int v = 0; v < VOCAB; v++) {
-                    assertEquals(a[v], b[v], 1e-5, stage + ": prefill of " + count + ", position " + t);
+        for (int parts : model instanceof Gpt ? new int[]{1, 2} : new int[]{1}) {
+            for (int count = 0; count < 7; count++) {
+                LanguageModel.Decoder stepped = model.decoder();
+                for (int t = 0; t < count; t++) {
+                    stepped.append(tokens[2 + t]);
+                }
+                LanguageModel.Decoder prefilled = model instanceof Gpt g ? g.decoder(parts) : model.decoder();
+                prefilled.prefill(tokens, 2, count);
+                assertEquals(count, prefilled.length());
+                for (int t = count; t < 7; t++) {
+                    float[] a = stepped.append(tokens[2 + t]);
+                    float[] b = prefilled.append(tokens[2 + t]);
+                    for (int v = 0; v < VOCAB; v++) {
+                        assertEquals(a[v], b[v], 1e-5, stage + ", " + parts + " parts: prefill of " + count
+                                + ", position " + t);
+                    }
                 }
             }
         }
+    }
+
+    @Test
+    void aPrefillIsSplitOnlyWhereItPays() {
+        assertEquals(1, Gpt.windowParts(GptConfig.gpt(65, 32, 64, 4, 4, 0.0)), "T: 32 x 64 x 192");
+        assertEquals(2, Gpt.windowParts(GptConfig.gpt(65, 64, 128, 4, 4, 0.0)), "A: 64 x 128 x 384");
+        assertEquals(2, Gpt.windowParts(GptConfig.gpt(65, 256, 384, 6, 6, 0.2)), "B");
     }
 
     @Test
