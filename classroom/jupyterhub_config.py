@@ -15,6 +15,7 @@ import os
 import pwd
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from jupyterhub.auth import PAMAuthenticator
@@ -107,8 +108,8 @@ def workspace(spawner):
     for name in ("data", "target"):   # the chapters load ../data and ../target/gpt.jar
         link = ws / name
         if not link.is_symlink():
-            if link.exists():
-                shutil.rmtree(link) if link.is_dir() else link.unlink()
+            if link.exists():   # something of the student's own by that name: moved aside, never deleted
+                link.rename(ws / f"{name}.moved-{int(time.time())}")
             link.symlink_to(SHARED / name)
             os.lchown(link, account.pw_uid, account.pw_gid)
     for chapter in sorted((SHARED / "chapters").glob("*.ipynb")):

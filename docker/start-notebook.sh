@@ -19,7 +19,11 @@ for nb in "$GPT"/notebooks/[0-9]*.ipynb; do
   [ -e "$WORK/chapters/${nb##*/}" ] || cp "$nb" "$WORK/chapters/"
 done
 for link in data target; do
-  [ -L "$WORK/$link" ] || { rm -rf "${WORK:?}/$link"; ln -s "$GPT/$link" "$WORK/$link"; }
+  if [ ! -L "$WORK/$link" ]; then
+    # something of the student's own by that name is moved aside, never deleted
+    [ ! -e "$WORK/$link" ] || mv "$WORK/$link" "$WORK/$link.moved-$(date +%s)"
+    ln -s "$GPT/$link" "$WORK/$link"
+  fi
 done
 export GPT_RESULTS_DIR="$WORK/results" GPT_THREADS="${GPT_THREADS:-1}" OMP_NUM_THREADS=1 \
   JUPYTER_PATH="$GPT/target/jupyter/share"
