@@ -385,7 +385,7 @@ async def load_phase():
     kill_cell = next(i for i, c in enumerate(json.loads((REPO / "student" / f"{LOAD_CHAPTER}.ipynb").read_text())["cells"])
                      if "Notebook.train(" in "".join(c["source"]))
 
-    async def fault(victim, kill):
+    def fault(victim, kill):
         async def on_cell(index, cell):
             if index == kill_cell:
                 await asyncio.sleep(1.0)   # the cell is running: training has started
@@ -399,9 +399,9 @@ async def load_phase():
         typed = {} if name == NO_SOLUTIONS else solutions
         on_cell = None
         if name == KILL_KERNEL:
-            on_cell = await fault(name, lambda: pkill(name, "kernel.jar"))
+            on_cell = fault(name, lambda: pkill(name, "kernel.jar"))
         elif name == KILL_SERVER:
-            on_cell = await fault(name, lambda: pkill(name, "jupyterhub-singleuser"))
+            on_cell = fault(name, lambda: pkill(name, "jupyterhub-singleuser"))
         try:
             await st.open(path)
             nb, errors, count = await st.run(path, typed, on_cell)

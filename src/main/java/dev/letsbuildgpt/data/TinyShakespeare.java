@@ -60,7 +60,7 @@ public final class TinyShakespeare {
                 return decode(download(src), src);   // some other text: read as it is, not cached
             }
             Path cached = cacheDir.resolve(FILE_NAME);
-            if (Files.isRegularFile(cached) && sha256(readBytes(cached)).equals(SHA256)) {
+            if (isGoodCopy(cached)) {
                 return decode(readBytes(cached), cached.toString());
             }
             byte[] bytes = download(src);
@@ -99,7 +99,7 @@ public final class TinyShakespeare {
      */
     public static Path fetch(String source, Path dir) {
         Path target = dir.resolve(FILE_NAME);
-        if (Files.isRegularFile(target) && sha256(readBytes(target)).equals(SHA256)) {
+        if (isGoodCopy(target)) {
             return target;
         }
         String text = load(source, dir);   // a URL is downloaded into dir; a path is read where it is
@@ -108,10 +108,15 @@ public final class TinyShakespeare {
             throw new GptException("the text from " + (source == null ? defaultSource() : source)
                     + " is not Tiny Shakespeare (SHA-256 " + sha256(bytes) + ", expected " + SHA256 + ")");
         }
-        if (!Files.isRegularFile(target)) {
+        if (!isGoodCopy(target)) {   // absent or damaged, and not just written by load's download
             AtomicFiles.write(target, bytes);
         }
         return target;
+    }
+
+    /** Whether the file is there and is Tiny Shakespeare, checksum and all. */
+    private static boolean isGoodCopy(Path file) {
+        return Files.isRegularFile(file) && sha256(readBytes(file)).equals(SHA256);
     }
 
     /**

@@ -137,6 +137,9 @@ class CliTest {
         Path file = dir.resolve(TinyShakespeare.FILE_NAME);
         assertEquals(TinyShakespeare.SHA256, TinyShakespeare.sha256(Files.readAllBytes(file)));
         assertTrue(r.out().startsWith("data: " + file + " (1,115,394 bytes"), r.out());
+        Files.writeString(file, "a damaged copy\n");   // replaced by a good one, not kept
+        assertEquals(0, cli("data", "--data", TestData.source(), "--dir", dir.toString()).code());
+        assertEquals(TinyShakespeare.SHA256, TinyShakespeare.sha256(Files.readAllBytes(file)));
         Path other = tmp.resolve("other.txt");
         Files.writeString(other, "not Shakespeare at all\n");
         Path refused = tmp.resolve("data-refused");

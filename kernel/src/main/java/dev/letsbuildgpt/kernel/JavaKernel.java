@@ -105,12 +105,13 @@ public class JavaKernel extends BaseKernel {
      */
     static void exitWithParent() {
         String named = System.getenv("JPY_PARENT_PID");
-        java.util.Optional<ProcessHandle> parent;
+        java.util.Optional<ProcessHandle> parent = ProcessHandle.current().parent();
         try {
-            parent = named != null && !named.isBlank() ? ProcessHandle.of(Long.parseLong(named.trim()))
-                    : ProcessHandle.current().parent();
+            if (named != null && !named.isBlank()) {
+                parent = ProcessHandle.of(Long.parseLong(named.trim()));
+            }
         } catch (NumberFormatException e) {
-            parent = ProcessHandle.current().parent();
+            // not a pid: the process's parent, then
         }
         parent.filter(p -> p.pid() > 1).ifPresent(p -> p.onExit().thenRun(() -> {
             System.err.println("kernel: the process that started it (pid " + p.pid() + ") is gone; stopping");
