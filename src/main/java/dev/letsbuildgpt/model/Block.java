@@ -122,7 +122,15 @@ public final class Block {
 
     /** x [C] at position pos -> [C] */
     public float[] step(Head.Cache c, float[] x, int pos) {
-        float[] a = sa.step(c, ln1 == null ? x : ln1.step(x), pos);
+        return stepFrom(c, x, sa.qkv.step(ln1 == null ? x : ln1.step(x)), pos);
+    }
+
+    /**
+     * The same, given the queries, keys and values [3C] its attention computes from x: a prefill's last row, which
+     * the window's product computed with the others.
+     */
+    float[] stepFrom(Head.Cache c, float[] x, float[] qkvRow, int pos) {
+        float[] a = sa.stepFrom(c, qkvRow, pos);
         float[] y = residual ? sum(x, a) : a;
         float[] f = ffwd.step(ln2 == null ? y : ln2.step(y));
         return residual ? sum(y, f) : f;

@@ -118,6 +118,33 @@ public abstract class LanguageModel {
         /** Puts into the decoder's state what positions 0..count-1 leave there. */
         protected abstract void fill(int[] tokens, int from, int count);
 
+        /**
+         * Starts on a context: feeds its {@code count} tokens ({@code tokens[from ..]}, 1 to block_size of them) at
+         * once from an empty decoder and returns the logits [V] of the token after the last, as a prefill of all but
+         * the last and an {@link #append} of it would (to float rounding). This is what a sample does for every token
+         * past block_size, where the cropped window moves every position.
+         */
+        public float[] start(int[] tokens, int from, int count) {
+            if (length != 0) {
+                throw new IllegalStateException("start is from an empty decoder");
+            }
+            if (count < 1 || count > capacity()) {
+                throw new IllegalArgumentException("a start takes 1 to block_size = " + capacity() + " tokens, got "
+                        + count);
+            }
+            float[] logits = fillAndStep(tokens, from, count);
+            length = count;
+            return logits;
+        }
+
+        /** {@link #fill} of all but the last token, then a {@link #step} of it; a model may do both in one pass. */
+        protected float[] fillAndStep(int[] tokens, int from, int count) {
+            if (count > 1) {
+                fill(tokens, from, count - 1);
+            }
+            return step(tokens[from + count - 1], count - 1);
+        }
+
         /** Feeds the token at the next position; the logits [V] of the token after it. */
         public float[] append(int token) {
             if (length == capacity()) {

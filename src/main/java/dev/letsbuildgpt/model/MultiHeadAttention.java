@@ -91,7 +91,12 @@ public final class MultiHeadAttention {
 
     /** x [C] at position pos -> [C]; this position's keys and values join the cache. */
     public float[] step(Head.Cache c, float[] x, int pos) {
-        float[] y = Head.attendStep(c, qkv.step(x), pos, heads.length, headSize);
+        return stepFrom(c, qkv.step(x), pos);
+    }
+
+    /** The same from the position's queries, keys and values [3 H hs] (computed elsewhere: a prefill's last row). */
+    float[] stepFrom(Head.Cache c, float[] qkvRow, int pos) {
+        float[] y = Head.attendStep(c, qkvRow, pos, heads.length, headSize);
         return proj == null ? y : proj.step(y);
     }
 }

@@ -18,8 +18,8 @@ import java.util.function.IntConsumer;
  * <p>By default the model runs with a key/value cache ({@link LanguageModel#decoder()}): while the context fits in
  * block_size, each new token costs one position instead of a pass over the whole context. Once the context is
  * longer, the window slides: cropping moves every token to a new position (and position embedding), so nothing
- * cached stays valid; each token then costs a prefill of the window's first block_size - 1 tokens (one forward pass
- * of the fast path, up to the last layer's keys and values) and one step. A prompt is prefilled the same way. Both
+ * cached stays valid; each token then costs one forward pass of the fast path over the window (up to the last
+ * layer's keys and values, then the last layer's rest for the last position alone). A prompt starts the same way. Both
  * ways give the same tokens for the same seed (tested).
  *
  * <p>The full pass has a fixed length of block_size. A shorter context is padded on the right; the causal mask
@@ -112,15 +112,11 @@ public final class Sampler {
         if (cache != null) {
             if (start > 0 || cache.length() == 0) {
                 // A new context, or the window slid (cropping moves every token to a new position, so nothing cached
-                // stays valid): all but the last token in one forward pass, then the last one as a step.
+                // stays valid): the whole context in one forward pass.
                 cache.reset();
-                cache.prefill(tokens, start, n - 1 - start);
+                return toDouble(cache.start(tokens, start, n - start));
             }
-            float[] logits = null;
-            while (start + cache.length() < n) {   // the positions the cache lacks; the last gives the logits
-                logits = cache.append(tokens[start + cache.length()]);
-            }
-            return toDouble(logits);
+            return toDouble(cache.append(tokens[n - 1]));   // the one position the cache lacks
         }
         // The context as it is (the lecture's idx[:, -block_size:]), in a window of the next multiple of 16 positions:
         // what follows the context changes nothing in it (causality).

@@ -200,6 +200,40 @@ class LanguageModelTest {
         }
     }
 
+    /**
+     * A start (the whole context in one pass, the last layer's rest for the last position alone) gives the logits
+     * that feeding the tokens one by one gives, and leaves the decoder where that does.
+     */
+    @ParameterizedTest
+    @EnumSource(Stage.class)
+    void aStartEqualsFeedingTheTokensOneByOne(Stage stage) {
+        LanguageModel model = LanguageModel.create(new GptConfig(stage, VOCAB, 7, 12, 3, 2, 0.0, true), 8);
+        int[] tokens = randomTokens(new Random(19 + stage.ordinal()), 1, 9)[0];
+        for (int parts : model instanceof Gpt ? new int[]{1, 2} : new int[]{1}) {
+            for (int count = 1; count <= 7; count++) {
+                LanguageModel.Decoder stepped = model.decoder();
+                float[] a = null;
+                for (int t = 0; t < count; t++) {
+                    a = stepped.append(tokens[2 + t]);
+                }
+                LanguageModel.Decoder started = model instanceof Gpt g ? g.decoder(parts) : model.decoder();
+                float[] b = started.start(tokens, 2, count);
+                assertEquals(count, started.length());
+                for (int t = count; ; t++) {
+                    for (int v = 0; v < VOCAB; v++) {
+                        assertEquals(a[v], b[v], 1e-5, stage + ", " + parts + " parts: start of " + count
+                                + ", position " + (t - 1));
+                    }
+                    if (t == 7) {
+                        break;
+                    }
+                    a = stepped.append(tokens[2 + t]);
+                    b = started.append(tokens[2 + t]);
+                }
+            }
+        }
+    }
+
     @Test
     void aPrefillIsSplitOnlyWhereItPays() {
         assertEquals(1, Gpt.windowParts(GptConfig.gpt(65, 32, 64, 4, 4, 0.0)), "T: 32 x 64 x 192");
