@@ -54,8 +54,10 @@ public final class Block {
         final FeedForward.Pass ffwd;
         final float[] in1;        // without LayerNorm: copies of the stream that attention and feed-forward read,
         final float[] in2;        // kept for their backward pass while the stream itself moves on
+        final Shard s;
 
         Pass(Shard s) {
+            this.s = s;
             ln1 = Block.this.ln1 == null ? null : Block.this.ln1.pass(s);
             sa = Block.this.sa.pass(s);
             ln2 = Block.this.ln2 == null ? null : Block.this.ln2.pass(s);
@@ -66,18 +68,49 @@ public final class Block {
 
         /** x [N, C], the residual stream: x += sa(ln1(x)); x += ffwd(ln2(x)). Returns x. */
         public float[] forward(float[] x) {
+            if (s.parts > 1) {
+                return forwardInParts(x);
+            }
             join(x, sa.forward(ln1 == null ? copy(x, in1) : ln1.forward(x)));
             join(x, ffwd.forward(ln2 == null ? copy(x, in2) : ln2.forward(x)));
             return x;
         }
 
+        /**
+         * The same for a decoder's window, split for the cores with as few handoffs as the block allows: each row
+         * range from the stream to its queries, keys and values; the heads in groups (attention needs every row);
+         * each row range from the heads' outputs to the stream again. Everything but attention works row by row,
+         * so the LayerNorms, ReLU and residual additions run split too, not only the products.
+         */
+        private float[] forwardInParts(float[] x) {
+            s.inRowRanges((r0, r1) -> sa.qkv.forward(ln1 == null ? copyRows(x, in1, r0, r1) : ln1.forward(x, r0, r1),
+                    r0, r1));
+            float[] y = sa.attention.forward(sa.qkv.y);
+            s.inRowRanges((r0, r1) -> {
+                join(x, sa.project(y, r0, r1), r0, r1);
+                join(x, ffwd.forward(ln2 == null ? copyRows(x, in2, r0, r1) : ln2.forward(x, r0, r1), r0, r1), r0, r1);
+            });
+            return x;
+        }
+
         /** The residual connection: x + branch, in place (or, without one, the branch's output alone). */
         private void join(float[] x, float[] branch) {
-            if (residual) {
-                add(x, branch);
-            } else {
-                copy(branch, x);
+            join(x, branch, 0, s.rows);
+        }
+
+        private void join(float[] x, float[] branch, int r0, int r1) {
+            if (!residual) {
+                System.arraycopy(branch, r0 * nEmbd, x, r0 * nEmbd, (r1 - r0) * nEmbd);
+                return;
             }
+            for (int i = r0 * nEmbd; i < r1 * nEmbd; i++) {
+                x[i] += branch[i];
+            }
+        }
+
+        private float[] copyRows(float[] from, float[] to, int r0, int r1) {
+            System.arraycopy(from, r0 * nEmbd, to, r0 * nEmbd, (r1 - r0) * nEmbd);
+            return to;
         }
 
         /** The queries, keys and values [N, 3C] its attention computes from x: all a decoder keeps of a block. */

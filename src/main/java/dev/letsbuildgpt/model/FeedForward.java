@@ -68,10 +68,22 @@ public final class FeedForward {
         /** x [N, C] -> [N, C] */
         public float[] forward(float[] x) {
             h = expand.forward(x);
-            for (int i = 0; i < h.length; i++) {
-                h[i] = Math.max(0f, h[i]);    // ReLU, in place
-            }
+            relu(0, h.length);
             return project == null ? h : dropout.forward(project.forward(h));
+        }
+
+        /** Rows r0..r1-1 of the forward pass, of a decoder's window (no dropout: it does not train). */
+        float[] forward(float[] x, int r0, int r1) {
+            h = expand.forward(x, r0, r1);
+            int w = FeedForward.this.expand.out;
+            relu(r0 * w, r1 * w);
+            return project == null ? h : project.forward(h, r0, r1);
+        }
+
+        private void relu(int from, int to) {
+            for (int i = from; i < to; i++) {
+                h[i] = Math.max(0f, h[i]);    // in place
+            }
         }
 
         public float[] backward(float[] dOut) {

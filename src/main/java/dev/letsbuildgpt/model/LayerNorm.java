@@ -59,7 +59,12 @@ public final class LayerNorm {
 
         /** out = (x - mean) / sqrt(var + eps) * weight + bias, row by row. */
         public float[] forward(float[] x) {
-            for (int row = 0; row < s.rows; row++) {
+            return forward(x, 0, s.rows);
+        }
+
+        /** Rows r0..r1-1 of the forward pass (a decoder's window does its row ranges at once). */
+        float[] forward(float[] x, int r0, int r1) {
+            for (int row = r0; row < r1; row++) {
                 rstd[row] = normalize(x, row * dim, xhat, out);
             }
             return out;

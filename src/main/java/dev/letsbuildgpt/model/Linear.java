@@ -2,6 +2,8 @@ package dev.letsbuildgpt.model;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 
+import java.nio.FloatBuffer;
+
 /**
  * {@code nn.Linear}: {@code y = x W + b}. The weight is stored [in, out] (PyTorch stores its transpose) so that the
  * forward pass is one plain matrix product of the [N, in] activations, one row per position. A layer can also use
@@ -75,24 +77,34 @@ public final class Linear {
         final float[] y;      // [N, out]
         final float[] dx;     // [N, in] (shared with this layer in the other blocks: see Shard#scratch)
         float[] x;            // the input of the last forward pass: the weight's gradient needs it
+        final FloatBuffer xD;  // a decoder's window: x and y as BLAS reads them (see Sgemm#gemmRows)
+        final FloatBuffer yD;
 
         Pass(Shard s) {
             this.s = s;
             this.y = new float[s.rows * out];
             this.dx = s.scratch(name, "dx", s.rows * in);
+            this.xD = s.parts > 1 ? s.directScratch(name, "x", s.rows * in) : null;
+            this.yD = s.parts > 1 ? s.directScratch(name, "y", s.rows * out) : null;
         }
 
         /** x [N, in] -> y [N, out]; keeps a reference to x, which must not change before {@link #backward}. */
         public float[] forward(float[] x) {
-            this.x = x;
             if (s.parts > 1) {   // a decoder's window: the rows in ranges, at once
-                Sgemm.gemmRows(s.parts, transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), y,
-                        s.directScratch(name, "x", s.rows * in), s.directScratch(name, "y", s.rows * out),
-                        this::addBias);
+                s.inRowRanges((r0, r1) -> forward(x, r0, r1));
                 return y;
             }
+            this.x = x;
             Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, weight.tensor().data, 0f, y);
             addBias(0, s.rows);
+            return y;
+        }
+
+        /** Rows r0..r1-1 of the forward pass, of a decoder's window (through direct buffers, on any thread). */
+        float[] forward(float[] x, int r0, int r1) {
+            this.x = x;
+            Sgemm.gemmRows(r0, r1, transposed, out, in, x, s.directWeight(weight.tensor()), y, xD, yD);
+            addBias(r0, r1);
             return y;
         }
 

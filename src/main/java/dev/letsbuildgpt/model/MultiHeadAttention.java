@@ -77,6 +77,11 @@ public final class MultiHeadAttention {
             return proj == null ? y : dropout.forward(proj.forward(y));
         }
 
+        /** Rows r0..r1-1 of the projection of the heads' outputs y, of a decoder's window (no dropout). */
+        float[] project(float[] y, int r0, int r1) {
+            return proj == null ? y : proj.forward(y, r0, r1);
+        }
+
         public float[] backward(float[] dOut) {
             float[] dy = proj == null ? dOut : proj.backward(dropout.backward(dOut));
             return qkv.backward(attention.backward(dy));

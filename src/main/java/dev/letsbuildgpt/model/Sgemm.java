@@ -37,38 +37,26 @@ final class Sgemm {
                 at(b, bOff), ldb, beta, at(c, cOff), ldc);
     }
 
-    /** Work on rows r0..r1-1 of a product split by {@link #gemmRows}, on the thread that computed them. */
+    /** Work on rows r0..r1-1 of a window's pass (see {@link Shard#inRowRanges}). */
     interface Rows {
         void apply(int r0, int r1);
     }
 
     /**
-     * c [m, n] = a [m, k] op(b), in {@code parts} ranges of rows computed at once ({@link Parallel}): each range of
-     * a is copied into aD, multiplied by b (a direct buffer: every operand of one call must be), and copied from cD
-     * into c; then {@code after} runs on those rows, on the same thread.
+     * Rows r0..r1-1 of c [m, n] = a [m, k] op(b): those rows of a are copied into aD, multiplied by b (a direct
+     * buffer: every operand of one call must be), and copied from cD into c.
      */
-    static void gemmRows(int parts, boolean transB, int m, int n, int k, float[] a, FloatBuffer b, float[] c,
-                         FloatBuffer aD, FloatBuffer cD, Rows after) {
-        int per = (m + parts - 1) / parts;
-        Parallel.run(parts, p -> {
-            int r0 = Math.min(m, p * per);
-            int r1 = Math.min(m, r0 + per);
-            if (r0 == r1) {
-                return;
-            }
-            FloatBuffer ap = aD.duplicate();
-            ap.position(r0 * k);
-            ap.put(a, r0 * k, (r1 - r0) * k);
-            openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasNoTrans,
-                    transB ? openblas.CblasTrans : openblas.CblasNoTrans, r1 - r0, n, k, 1f, at(aD, r0 * k), k,
-                    at(b, 0), transB ? k : n, 0f, at(cD, r0 * n), n);
-            FloatBuffer cp = cD.duplicate();
-            cp.position(r0 * n);
-            cp.get(c, r0 * n, (r1 - r0) * n);
-            if (after != null) {
-                after.apply(r0, r1);
-            }
-        });
+    static void gemmRows(int r0, int r1, boolean transB, int n, int k, float[] a, FloatBuffer b, float[] c,
+                         FloatBuffer aD, FloatBuffer cD) {
+        FloatBuffer ap = aD.duplicate();
+        ap.position(r0 * k);
+        ap.put(a, r0 * k, (r1 - r0) * k);
+        openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasNoTrans,
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, r1 - r0, n, k, 1f, at(aD, r0 * k), k,
+                at(b, 0), transB ? k : n, 0f, at(cD, r0 * n), n);
+        FloatBuffer cp = cD.duplicate();
+        cp.position(r0 * n);
+        cp.get(c, r0 * n, (r1 - r0) * n);
     }
 
     /** A view of the buffer starting at an offset (its own position: a and b may be the same buffer). */

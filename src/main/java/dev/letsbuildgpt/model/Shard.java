@@ -36,6 +36,21 @@ public final class Shard {
      * products' rounding, and the same window must give the same numbers everywhere.
      */
     int parts = 1;
+
+    /**
+     * Runs {@code work} on the {@link #parts} row ranges at once (each range on one thread, start to end); the ranges
+     * are fixed by the row count and the parts alone, so every caller splits a window the same way.
+     */
+    void inRowRanges(Sgemm.Rows work) {
+        int per = (rows + parts - 1) / parts;
+        Parallel.run(parts, p -> {
+            int r0 = Math.min(rows, p * per);
+            int r1 = Math.min(rows, r0 + per);
+            if (r0 < r1) {
+                work.apply(r0, r1);
+            }
+        });
+    }
     private final Map<Parameters.Tensor, FloatBuffer> directWeights = new HashMap<>();
     private long directWeightsVersion = -1;
 
@@ -79,9 +94,10 @@ public final class Shard {
 
     /**
      * A tensor's values in a direct buffer, for products split into row ranges (BLAS takes every operand of a call
-     * as arrays, or every one as buffers); copied again after the parameters change.
+     * as arrays, or every one as buffers); copied again after the parameters change. Called from every part of a
+     * split pass at once, hence synchronized.
      */
-    FloatBuffer directWeight(Parameters.Tensor t) {
+    synchronized FloatBuffer directWeight(Parameters.Tensor t) {
         if (directWeightsVersion != params.version()) {
             directWeights.clear();
             directWeightsVersion = params.version();

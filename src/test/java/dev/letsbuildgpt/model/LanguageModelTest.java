@@ -207,7 +207,14 @@ class LanguageModelTest {
     @ParameterizedTest
     @EnumSource(Stage.class)
     void aStartEqualsFeedingTheTokensOneByOne(Stage stage) {
-        LanguageModel model = LanguageModel.create(new GptConfig(stage, VOCAB, 7, 12, 3, 2, 0.0, true), 8);
+        for (boolean residual : stage.usesBlocks() ? new boolean[]{true, false} : new boolean[]{true}) {
+            startEqualsFeedingTheTokensOneByOne(new GptConfig(stage, VOCAB, 7, 12, 3, 2, 0.0, true, residual));
+        }
+    }
+
+    private static void startEqualsFeedingTheTokensOneByOne(GptConfig config) {
+        Stage stage = config.stage();
+        LanguageModel model = LanguageModel.create(config, 8);
         int[] tokens = randomTokens(new Random(19 + stage.ordinal()), 1, 9)[0];
         for (int parts : model instanceof Gpt ? new int[]{1, 2} : new int[]{1}) {
             for (int count = 1; count <= 7; count++) {
@@ -221,8 +228,8 @@ class LanguageModelTest {
                 assertEquals(count, started.length());
                 for (int t = count; ; t++) {
                     for (int v = 0; v < VOCAB; v++) {
-                        assertEquals(a[v], b[v], 1e-5, stage + ", " + parts + " parts: start of " + count
-                                + ", position " + (t - 1));
+                        assertEquals(a[v], b[v], 1e-5, stage + (config.residual() ? "" : " without residuals") + ", "
+                                + parts + " parts: start of " + count + ", position " + (t - 1));
                     }
                     if (t == 7) {
                         break;
