@@ -81,6 +81,7 @@ public final class FeedForward {
         }
 
         private void relu(int from, int to) {
+            float[] h = this.h;
             for (int i = from; i < to; i++) {
                 h[i] = Math.max(0f, h[i]);    // in place
             }
