@@ -242,7 +242,10 @@ class Student:
         nb = (await self.fetch("GET", f"/api/contents/{urllib.parse.quote(path)}?content=1"))["content"]
         ws_url = f"ws://127.0.0.1:{PORT}/user/{self.name}/api/kernels/{self.kernel}/channels"
         try:
-            ws = await websocket_connect(HTTPRequest(ws_url, headers=self.headers, request_timeout=60))
+            # The server answers the handshake once the kernel has replied to kernel_info, or after its own
+            # kernel_info_timeout (60 s) when it has not: with ten JVMs starting at once on two cores that can take
+            # the whole minute, so this waits longer than the server does (a 60 s timeout here raced the server's).
+            ws = await websocket_connect(HTTPRequest(ws_url, headers=self.headers, request_timeout=180))
         except (HTTPClientError, OSError) as e:
             raise ServerDied(f"websocket: {e}") from e
         session, errors, count = uuid.uuid4().hex, [], 0
