@@ -100,7 +100,7 @@ public final class Block {
 
         private void join(float[] x, float[] branch, int r0, int r1) {
             if (!residual) {
-                System.arraycopy(branch, r0 * nEmbd, x, r0 * nEmbd, (r1 - r0) * nEmbd);
+                copyRows(branch, x, r0, r1);
                 return;
             }
             for (int i = r0 * nEmbd; i < r1 * nEmbd; i++) {

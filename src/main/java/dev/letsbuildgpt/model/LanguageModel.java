@@ -102,9 +102,7 @@ public abstract class LanguageModel {
          * next {@link #append} returns is the same (to float rounding) either way.
          */
         public void prefill(int[] tokens, int from, int count) {
-            if (length != 0) {
-                throw new IllegalStateException("prefill starts from an empty decoder");
-            }
+            requireEmpty("prefill");
             if (count < 0 || count >= capacity()) {
                 throw new IllegalArgumentException("a prefill takes 0 to block_size - 1 = " + (capacity() - 1)
                         + " tokens, got " + count);
@@ -125,9 +123,7 @@ public abstract class LanguageModel {
          * past block_size, where the cropped window moves every position.
          */
         public float[] start(int[] tokens, int from, int count) {
-            if (length != 0) {
-                throw new IllegalStateException("start is from an empty decoder");
-            }
+            requireEmpty("start");
             if (count < 1 || count > capacity()) {
                 throw new IllegalArgumentException("a start takes 1 to block_size = " + capacity() + " tokens, got "
                         + count);
@@ -135,6 +131,12 @@ public abstract class LanguageModel {
             float[] logits = fillAndStep(tokens, from, count);
             length = count;
             return logits;
+        }
+
+        private void requireEmpty(String what) {
+            if (length != 0) {
+                throw new IllegalStateException("a " + what + " starts from an empty decoder (reset it first)");
+            }
         }
 
         /** {@link #fill} of all but the last token, then a {@link #step} of it; a model may do both in one pass. */

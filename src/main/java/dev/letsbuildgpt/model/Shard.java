@@ -36,21 +36,6 @@ public final class Shard {
      * products' rounding, and the same window must give the same numbers everywhere.
      */
     int parts = 1;
-
-    /**
-     * Runs {@code work} on the {@link #parts} row ranges at once (each range on one thread, start to end); the ranges
-     * are fixed by the row count and the parts alone, so every caller splits a window the same way.
-     */
-    void inRowRanges(Sgemm.Rows work) {
-        int per = (rows + parts - 1) / parts;
-        Parallel.run(parts, p -> {
-            int r0 = Math.min(rows, p * per);
-            int r1 = Math.min(rows, r0 + per);
-            if (r0 < r1) {
-                work.apply(r0, r1);
-            }
-        });
-    }
     private final Map<Parameters.Tensor, FloatBuffer> directWeights = new HashMap<>();
     private long directWeightsVersion = -1;
 
@@ -73,6 +58,21 @@ public final class Shard {
 
     public boolean training() {
         return training;
+    }
+
+    /**
+     * Runs {@code work} on the {@link #parts} row ranges at once (each range on one thread, start to end); the ranges
+     * are fixed by the row count and the parts alone, so every caller splits a window the same way.
+     */
+    void inRowRanges(Sgemm.Rows work) {
+        int per = (rows + parts - 1) / parts;
+        Parallel.run(parts, p -> {
+            int r0 = Math.min(rows, p * per);
+            int r1 = Math.min(rows, r0 + per);
+            if (r0 < r1) {
+                work.apply(r0, r1);
+            }
+        });
     }
 
     /**
