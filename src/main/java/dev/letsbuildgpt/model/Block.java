@@ -83,9 +83,7 @@ public final class Block {
          * so the LayerNorms, ReLU and residual additions run split too, not only the products.
          */
         private float[] forwardInParts(float[] x) {
-            s.inRowRanges((r0, r1) -> sa.qkv.forward(ln1 == null ? copyRows(x, in1, r0, r1) : ln1.forward(x, r0, r1),
-                    r0, r1));
-            float[] y = sa.attention.forward(sa.qkv.y);
+            float[] y = sa.attention.forward(keysAndValuesInParts(x));
             s.inRowRanges((r0, r1) -> {
                 join(x, sa.project(y, r0, r1), r0, r1);
                 join(x, ffwd.forward(ln2 == null ? copyRows(x, in2, r0, r1) : ln2.forward(x, r0, r1), r0, r1), r0, r1);
@@ -115,7 +113,17 @@ public final class Block {
 
         /** The queries, keys and values [N, 3C] its attention computes from x: all a decoder keeps of a block. */
         public float[] keysAndValues(float[] x) {
+            if (s.parts > 1) {
+                return keysAndValuesInParts(x);
+            }
             return sa.qkv.forward(ln1 == null ? copy(x, in1) : ln1.forward(x));
+        }
+
+        /** The same in a decoder's window: each row range from the stream to its queries, keys and values. */
+        private float[] keysAndValuesInParts(float[] x) {
+            s.inRowRanges((r0, r1) -> sa.qkv.forward(ln1 == null ? copyRows(x, in1, r0, r1) : ln1.forward(x, r0, r1),
+                    r0, r1));
+            return sa.qkv.y;
         }
 
         /** The queries, keys and values of its last forward pass. */

@@ -238,12 +238,19 @@ public final class Gpt extends LanguageModel {
                     Block.Pass b = window.blocks[i];
                     if (i < blocks.size() - 1) {
                         b.forward(x);
-                        Head.fill(blockCaches[i], b.lastKeysAndValues(), count, config.nHead(), hs);
                     } else {
                         qkv = b.keysAndValues(x);
-                        Head.fill(blockCaches[i], qkv, count, config.nHead(), hs);
                     }
                 }
+                // Every block's keys and values into its cache at once, the heads split between the window's threads
+                // (each block keeps its own [N, 3C] product, so this can wait until the end).
+                int heads = config.nHead();
+                Parallel.run(windowParts, p -> {
+                    for (int i = 0; i < blocks.size(); i++) {
+                        Head.fill(blockCaches[i], window.blocks[i].lastKeysAndValues(), count, heads, hs,
+                                p * heads / windowParts, (p + 1) * heads / windowParts);
+                    }
+                });
                 return qkv;
             }
 

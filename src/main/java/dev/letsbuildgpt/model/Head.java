@@ -137,7 +137,7 @@ public final class Head {
 
         Pass(Shard s) {
             this.qkv = Head.this.qkv.pass(s);
-            this.attention = new Attention(s, new Head[]{Head.this}, name);
+            this.attention = new Attention(s, new Head[]{Head.this}, name, qkv.directOutput());
         }
 
         /** x [N, C] -> out [N, hs] */
@@ -177,13 +177,18 @@ public final class Head {
         final float[] tile;              // [T, T]: one head's weights after dropout
         final float[] dtile;             // [T, T]: their gradient, then the scores'
         final float[] dqkv;              // [N, 3W]
-        final FloatBuffer qkvD;
+        final FloatBuffer qkvD;          // in a decoder's window, the q/k/v product's own output buffer (no copy)
+        final boolean qkvDirect;         // whether qkvD holds the forward pass's input already
         final FloatBuffer attD;          // [T, T] for BLAS; [B, H, T, T] for a decoder's window (heads at once)
         final FloatBuffer yD;
         final FloatBuffer dqkvD;
         float[] qkv;                     // the input of the last forward pass (the projection's output, kept there)
 
-        Attention(Shard s, Head[] heads, String owner) {
+        /**
+         * @param qkvOut where the product before it leaves its [N, 3W] output for BLAS, to read it there instead of
+         *               copying it again (a decoder's window: {@link Linear.Pass#directOutput}); null otherwise
+         */
+        Attention(Shard s, Head[] heads, String owner, FloatBuffer qkvOut) {
             this.s = s;
             this.heads = heads;
             this.h = heads.length;
@@ -202,7 +207,8 @@ public final class Head {
             tile = s.scratch(owner, "tile", t * t);
             dtile = s.scratch(owner, "dtile", t * t);
             dqkv = s.scratch(owner, "dqkv", n * 3 * w);
-            qkvD = s.directScratch(owner, "qkv", n * 3 * w);
+            qkvDirect = qkvOut != null;
+            qkvD = qkvDirect ? qkvOut : s.directScratch(owner, "qkv", n * 3 * w);
             attD = s.directScratch(owner, "att", s.parts > 1 ? a : t * t);
             yD = s.directScratch(owner, "y", n * w);
             dqkvD = s.directScratch(owner, "dqkv", n * 3 * w);
@@ -220,7 +226,9 @@ public final class Head {
         float[] forward(float[] qkv) {
             this.qkv = qkv;
             int ld = 3 * w;
-            Sgemm.put(qkv, qkvD);
+            if (!qkvDirect) {
+                Sgemm.put(qkv, qkvD);
+            }
             if (s.parts > 1 && !s.training) {
                 // A decoder's window: the heads in groups at once, each head's scores, softmax and sum on one thread.
                 Parallel.run(s.parts, p -> {
@@ -400,8 +408,13 @@ public final class Head {
      * queries, keys and values (a prefill: one matrix product for the whole context instead of a step per position).
      */
     static void fill(Cache c, float[] qkv, int count, int heads, int headSize) {
+        fill(c, qkv, count, heads, headSize, 0, heads);
+    }
+
+    /** The same for heads h0..h1-1 only (a decoder's window fills its caches on several threads). */
+    static void fill(Cache c, float[] qkv, int count, int heads, int headSize, int h0, int h1) {
         int w = heads * headSize;
-        for (int h = 0; h < heads; h++) {
+        for (int h = h0; h < h1; h++) {
             for (int pos = 0; pos < count; pos++) {
                 System.arraycopy(qkv, pos * 3 * w + w + h * headSize, c.keys[h], pos * headSize, headSize);
                 System.arraycopy(qkv, pos * 3 * w + 2 * w + h * headSize, c.values[h], pos * headSize, headSize);

@@ -77,7 +77,7 @@ public final class Linear {
         final float[] y;      // [N, out]
         final float[] dx;     // [N, in] (shared with this layer in the other blocks: see Shard#scratch)
         float[] x;            // the input of the last forward pass: the weight's gradient needs it
-        final FloatBuffer xD;  // a decoder's window: x and y as BLAS reads them (see Sgemm#gemmRows)
+        final FloatBuffer xD;  // a decoder's window: x and y as BLAS reads them (see Sgemm#gemmRows); null otherwise
         final FloatBuffer yD;
 
         Pass(Shard s) {
@@ -106,6 +106,15 @@ public final class Linear {
             Sgemm.gemmRows(r0, r1, transposed, out, in, x, s.directWeight(weight.tensor()), y, xD, yD);
             addBias(r0, r1);
             return y;
+        }
+
+        /**
+         * Where a decoder's window's forward pass leaves y as BLAS wrote it, for a next product to read in place
+         * (attention reads its queries, keys and values there); null when that is not y (a bias is added after) or
+         * there is none (not a window).
+         */
+        FloatBuffer directOutput() {
+            return bias == null ? yD : null;
         }
 
         private void addBias(int r0, int r1) {

@@ -66,7 +66,7 @@ public final class MultiHeadAttention {
 
         Pass(Shard s) {
             this.qkv = MultiHeadAttention.this.qkv.pass(s);
-            this.attention = new Head.Attention(s, heads, name);
+            this.attention = new Head.Attention(s, heads, name, qkv.directOutput());
             this.proj = MultiHeadAttention.this.proj == null ? null : MultiHeadAttention.this.proj.pass(s);
             this.dropout = MultiHeadAttention.this.dropout.pass(s, s.time * nEmbd);
         }
