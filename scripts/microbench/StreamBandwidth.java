@@ -4,18 +4,21 @@
  *
  * A cached decoding step multiplies one position by every weight once, so it reads them all (10.6M floats on B) and
  * does two flops per float read: memory-bound. This does the same access pattern as Linear.step (each row copied,
- * then y += x * row, which the JIT vectorises) over a matrix of that size, with the columns split between two threads
- * for the second figure (each output its own thread's sum, as a split step would have it). GB/s = bytes of weights
- * read per second; the best of the rounds after the warm-up ones (docs/BENCHMARKS.md).
+ * then y += x * row, which the JIT vectorises) over a matrix of that size, three ways: on one thread; on two, each
+ * thread taking half of every row's columns (the two read interleaved 3 KB pieces of the matrix); and on two, each
+ * thread taking one contiguous half of the rows (its own sum over them, added at the end), which is what
+ * Linear.step does for a large layer. GB/s = bytes of weights read per second; the best of the rounds after the
+ * warm-up ones (docs/BENCHMARKS.md).
  */
 public class StreamBandwidth {
     static final int COLS = 1536;
     static int rows;
     static float[] w;
 
-    static void axpy(float[] y, float[] x, int c0, int c1) {
+    /** y[c0..c1) += x[i] w[i, c0..c1) for rows i0..i1-1. */
+    static void axpy(float[] y, float[] x, int i0, int i1, int c0, int c1) {
         float[] row = new float[COLS];
-        for (int i = 0; i < rows; i++) {
+        for (int i = i0; i < i1; i++) {
             float xi = x[i];
             System.arraycopy(w, i * COLS + c0, row, c0, c1 - c0);
             for (int j = c0; j < c1; j++) {
@@ -34,32 +37,39 @@ public class StreamBandwidth {
         float[] x = new float[rows];
         java.util.Arrays.fill(x, 0.5f);
         float[] y = new float[COLS];
+        float[] y2 = new float[COLS];
         java.util.concurrent.ExecutorService helper = java.util.concurrent.Executors.newSingleThreadExecutor();
         double gb = 10.0 * w.length * 4 / 1e9;
-        double best1 = 0, best2 = 0;
+        double[] best = new double[3];
         for (int round = 0; round < 12; round++) {
-            long t0 = System.nanoTime();
-            for (int k = 0; k < 10; k++) {
-                axpy(y, x, 0, COLS);
+            double[] rate = new double[3];
+            for (int way = 0; way < 3; way++) {
+                long t0 = System.nanoTime();
+                for (int k = 0; k < 10; k++) {
+                    if (way == 0) {
+                        axpy(y, x, 0, rows, 0, COLS);
+                    } else if (way == 1) {
+                        java.util.concurrent.Future<?> f = helper.submit(() -> axpy(y, x, 0, rows, COLS / 2, COLS));
+                        axpy(y, x, 0, rows, 0, COLS / 2);
+                        f.get();
+                    } else {
+                        java.util.concurrent.Future<?> f = helper.submit(() -> axpy(y2, x, rows / 2, rows, 0, COLS));
+                        axpy(y, x, 0, rows / 2, 0, COLS);
+                        f.get();
+                    }
+                }
+                rate[way] = gb / ((System.nanoTime() - t0) / 1e9);
+                if (round >= 2) {
+                    best[way] = Math.max(best[way], rate[way]);
+                }
             }
-            long t1 = System.nanoTime();
-            for (int k = 0; k < 10; k++) {
-                java.util.concurrent.Future<?> f = helper.submit(() -> axpy(y, x, COLS / 2, COLS));
-                axpy(y, x, 0, COLS / 2);
-                f.get();
-            }
-            long t2 = System.nanoTime();
-            double one = gb / ((t1 - t0) / 1e9);
-            double two = gb / ((t2 - t1) / 1e9);
-            System.out.printf("round %2d: one thread %5.1f GB/s, two threads %5.1f GB/s%n", round, one, two);
-            if (round >= 2) {
-                best1 = Math.max(best1, one);
-                best2 = Math.max(best2, two);
-            }
+            System.out.printf("round %2d: one thread %5.1f GB/s, two by columns %5.1f, two by rows %5.1f%n", round,
+                    rate[0], rate[1], rate[2]);
         }
         helper.shutdown();
-        System.out.printf("%.1f MB of weights: best one thread %.1f GB/s (%.2f ms a pass), two threads %.1f GB/s"
-                + " (%.2f ms a pass)%n", w.length * 4 / 1e6, best1, w.length * 4 / 1e6 / best1, best2,
-                w.length * 4 / 1e6 / best2);
+        System.out.printf("%.1f MB of weights, best: one thread %.1f GB/s (%.2f ms a pass), two threads by columns"
+                + " %.1f GB/s (%.2f ms), two by rows %.1f GB/s (%.2f ms)%n", w.length * 4 / 1e6, best[0],
+                w.length * 4 / 1e6 / best[0], best[1], w.length * 4 / 1e6 / best[1], best[2],
+                w.length * 4 / 1e6 / best[2]);
     }
 }

@@ -158,11 +158,23 @@ public final class Linear {
     private static final ThreadLocal<float[][]> STEP_ROWS = ThreadLocal.withInitial(() -> new float[4][0]);
 
     /**
+     * The weights, in floats, from which a step is split in two halves of W's rows on two threads: a cached step
+     * reads every weight once for two flops each, so it runs at the speed memory streams, and two threads each
+     * streaming one contiguous half read faster than one (29.7 against 18.1 GB/s at best on this project's 2-core
+     * machine; two threads taking half of every row's columns were slower than one, 13.2:
+     * scripts/microbench/StreamBandwidth.java). Config B's cached token: 3.8 -> 2.2-2.4 ms; A's 0.13-0.16 -> 0.10-0.12
+     * ms (at 16K weights A gained less, T's 16K-weight layers lost: the handoff costs more than small halves save).
+     * Fixed by the layer's size, not by the machine, so that a model's steps add in the same order everywhere (with
+     * one thread, the halves run one after the other).
+     */
+    static final int SPLIT_STEP_WEIGHTS = 1 << 15;
+
+    /**
      * x [in] -> y [out], accumulated row by row of W: y += x[i] W[i, :], four rows at a time. Each row is copied to
      * an array of its own first: the JIT vectorises {@code y[j] += x * w[j]} only when both arrays are indexed
      * alike, not with W's row offset ({@code w[row + j]}), and the copies cost less than they save (4-5x faster at
-     * these sizes). Four rows per pass spare y's loads and stores; the sums are added in the same order as one row
-     * at a time, so the result is the same to the bit.
+     * these sizes). Four rows per pass spare y's loads and stores. A large W is done in two halves of its rows at
+     * once, the second half's sum added to the first's at the end ({@link #SPLIT_STEP_WEIGHTS}).
      */
     public float[] step(float[] x) {
         float[] w = weight.tensor().data;
@@ -178,6 +190,28 @@ public final class Linear {
             }
             return y;
         }
+        if ((long) in * out < SPLIT_STEP_WEIGHTS) {
+            accumulate(x, y, 0, in);
+            return y;
+        }
+        int half = (in / 2 + 3) & ~3;   // a multiple of four: the halves group their rows as one pass would
+        float[] second = new float[out];
+        Parallel.run(2, p -> {
+            if (p == 0) {
+                accumulate(x, y, 0, half);
+            } else {
+                accumulate(x, second, half, in);
+            }
+        });
+        for (int j = 0; j < out; j++) {
+            y[j] += second[j];
+        }
+        return y;
+    }
+
+    /** y += x[i] W[i, :] for rows i0..i1-1 of W, four at a time (see {@link #step}). */
+    private void accumulate(float[] x, float[] y, int i0, int i1) {
+        float[] w = weight.tensor().data;
         float[][] rows = STEP_ROWS.get();
         if (rows[0].length < out) {
             for (int r = 0; r < 4; r++) {
@@ -185,8 +219,8 @@ public final class Linear {
             }
         }
         float[] w0 = rows[0], w1 = rows[1], w2 = rows[2], w3 = rows[3];
-        int i = 0;
-        for (; i + 3 < in; i += 4) {
+        int i = i0;
+        for (; i + 3 < i1; i += 4) {
             float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
             System.arraycopy(w, weight.index(i, 0), w0, 0, out);
             System.arraycopy(w, weight.index(i + 1, 0), w1, 0, out);
@@ -196,13 +230,12 @@ public final class Linear {
                 y[j] = y[j] + x0 * w0[j] + x1 * w1[j] + x2 * w2[j] + x3 * w3[j];
             }
         }
-        for (; i < in; i++) {
+        for (; i < i1; i++) {
             float xi = x[i];
             System.arraycopy(w, weight.index(i, 0), w0, 0, out);
             for (int j = 0; j < out; j++) {
                 y[j] += xi * w0[j];
             }
         }
-        return y;
     }
 }

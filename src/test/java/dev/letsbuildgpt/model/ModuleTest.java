@@ -263,6 +263,31 @@ class ModuleTest {
         assertTrue(java.util.Arrays.equals(java.util.Arrays.copyOfRange(got, T * C, 3 * T * C), partGot));
     }
 
+    /**
+     * A layer large enough that its step runs in two halves of its rows (on two threads, added at the end) gives what
+     * the forward pass gives; 257 input rows, so the second half (129 rows) ends with rows that are not a group of
+     * four.
+     */
+    @Test
+    void aLargeLayersSplitStepEqualsTheForwardPass() {
+        int in = 257, out = 130;
+        assertTrue((long) in * out >= Linear.SPLIT_STEP_WEIGHTS, "the layer is large enough to be split");
+        Parameters p = new Parameters(13);
+        Linear l = new Linear(p, "big", in, out, true);
+        p.set("big.bias", random(new Random(14), out));
+        Random r = new Random(15);
+        float[] x = random(r, T * in);
+        Shard s = new Shard(p, 1, T, 0, false);
+        s.mode(false, 0);
+        float[] forward = l.pass(s).forward(x);
+        for (int t = 0; t < T; t++) {
+            float[] got = l.step(java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in));
+            for (int j = 0; j < out; j++) {
+                assertEquals(forward[t * out + j], got[j], 1e-5, "position " + t + ", output " + j);
+            }
+        }
+    }
+
     /** Decoding position by position with a cache gives what the forward pass gives at each position. */
     @ParameterizedTest
     @ValueSource(strings = {"head", "mha", "block", "block without layernorm", "block without residual", "ffwd",
