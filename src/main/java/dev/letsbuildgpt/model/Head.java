@@ -427,11 +427,31 @@ public final class Head {
      * {@link Attention}): its keys and values join the cache, and its queries look at positions 0..pos.
      */
     static float[] attendStep(Cache c, float[] qkvRow, int pos, int heads, int headSize) {
+        float[] out = new float[heads * headSize];
+        if (heads > 1 && (long) heads * headSize * (pos + 1) >= SPLIT_STEP_WORK) {
+            // The heads in two groups at once: each head's sums are its own, so the split changes no bit.
+            Parallel.run(2, p -> attendHeads(c, qkvRow, pos, heads, headSize, out, p * heads / 2, (p + 1) * heads / 2));
+        } else {
+            attendHeads(c, qkvRow, pos, heads, headSize, out, 0, heads);
+        }
+        return out;
+    }
+
+    /**
+     * From how many multiply-adds per product (heads x head_size x positions) a step's attention runs its heads on
+     * two threads: B's six heads of 64 from position 21 on, A's four of 32 only at its last (63), T's never (below
+     * this the handoff costs about what it saves). B's cached token: 2.48-2.85 -> 2.39-2.85 ms best of three runs
+     * each (scripts/microbench/CachedStep.java, alternating); the same bits either way.
+     */
+    static final int SPLIT_STEP_WORK = 8192;
+
+    /** {@link #attendStep} for heads h0..h1-1, into their columns of out. */
+    private static void attendHeads(Cache c, float[] qkvRow, int pos, int heads, int headSize, float[] out, int h0,
+                                    int h1) {
         int w = heads * headSize;
         float scale = (float) Math.pow(headSize, -0.5);
-        float[] out = new float[w];
         float[] wei = new float[pos + 1];
-        for (int h = 0; h < heads; h++) {
+        for (int h = h0; h < h1; h++) {
             int q = h * headSize;
             float[] keys = c.keys[h];
             float[] values = c.values[h];
@@ -458,6 +478,5 @@ public final class Head {
                 }
             }
         }
-        return out;
     }
 }

@@ -288,6 +288,30 @@ class ModuleTest {
         }
     }
 
+    /**
+     * Attention's step with enough heads and positions runs its heads on two threads: from position 31 on here (four
+     * heads of 64, 32 positions to look at), so positions 0-30 check the one-thread path and 31-39 the split one
+     * against the forward pass.
+     */
+    @Test
+    void aStepWhoseHeadsRunOnTwoThreadsEqualsTheForwardPass() {
+        int heads = 4, hs = 64, c = heads * hs, t = 40;
+        assertTrue(heads * hs * 31 < Head.SPLIT_STEP_WORK && heads * hs * 32 >= Head.SPLIT_STEP_WORK);
+        Parameters p = new Parameters(16);
+        MultiHeadAttention m = new MultiHeadAttention(p, "m", c, heads, hs, true, true, 0);
+        float[] x = random(new Random(17), t * c);
+        Shard s = new Shard(p, 1, t, 0, false);
+        s.mode(false, 0);
+        float[] forward = m.pass(s).forward(x);
+        Head.Cache cache = m.cache(t);
+        for (int pos = 0; pos < t; pos++) {
+            float[] got = m.step(cache, java.util.Arrays.copyOfRange(x, pos * c, (pos + 1) * c), pos);
+            for (int j = 0; j < c; j++) {
+                assertEquals(forward[pos * c + j], got[j], 1e-5, "position " + pos + ", output " + j);
+            }
+        }
+    }
+
     /** Decoding position by position with a cache gives what the forward pass gives at each position. */
     @ParameterizedTest
     @ValueSource(strings = {"head", "mha", "block", "block without layernorm", "block without residual", "ffwd",
