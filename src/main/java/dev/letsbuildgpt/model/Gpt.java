@@ -262,7 +262,8 @@ public final class Gpt extends LanguageModel {
              * With blocks, the last token goes through the window with the others (its row is there anyway: the
              * window is block_size long), and only the last block's rest (attention, projection, feed-forward) and
              * the head are computed for it alone: a step through every layer would read every weight once more,
-             * which on the gpt preset costs about a twelfth of the window's pass (docs/BENCHMARKS.md).
+             * which on the gpt preset cost about a twelfth of the window's pass with the step on one thread
+             * (docs/BENCHMARKS.md).
              */
             @Override
             protected float[] fillAndStep(int[] tokens, int from, int count) {

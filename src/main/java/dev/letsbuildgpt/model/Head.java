@@ -441,7 +441,7 @@ public final class Head {
      * From how many multiply-adds per product (heads x head_size x positions) a step's attention runs its heads on
      * two threads: B's six heads of 64 from position 21 on, A's four of 32 only at its last (63), T's never (below
      * this the handoff costs about what it saves). B's cached token: 2.48-2.85 -> 2.39-2.85 ms best of three runs
-     * each (scripts/microbench/CachedStep.java, alternating); the same bits either way.
+     * each (scripts/microbench/Decoding.java cached, alternating); the same bits either way.
      */
     static final int SPLIT_STEP_WORK = 8192;
 

@@ -162,8 +162,9 @@ public final class Linear {
      * reads every weight once for two flops each, so it runs at the speed memory streams, and two threads each
      * streaming one contiguous half read faster than one (29.7 against 18.1 GB/s at best on this project's 2-core
      * machine; two threads taking half of every row's columns were slower than one, 13.2:
-     * scripts/microbench/StreamBandwidth.java). Config B's cached token: 3.8 -> 2.2-2.4 ms; A's 0.13-0.16 -> 0.10-0.12
-     * ms (at 16K weights A gained less, T's 16K-weight layers lost: the handoff costs more than small halves save).
+     * scripts/microbench/StreamBandwidth.java). A cached token (scripts/microbench/Decoding.java cached, three
+     * alternating runs each): B 3.8 -> 2.2-2.4 ms, A 0.13-0.16 -> 0.10-0.12 ms. From 16K weights on, A gained less
+     * and T's 16K-weight layers lost: the handoff costs more than small halves save.
      * Fixed by the layer's size, not by the machine, so that a model's steps add in the same order everywhere (with
      * one thread, the halves run one after the other).
      */
