@@ -195,7 +195,7 @@ public final class Linear {
             accumulate(x, y, 0, in);
             return y;
         }
-        int half = (in / 2 + 3) & ~3;   // a multiple of four: the halves group their rows as one pass would
+        int half = Math.min(in, (in / 2 + 3) & ~3);   // a multiple of four (or all): rows grouped as one pass would
         float[] second = new float[out];
         Parallel.run(2, p -> {
             if (p == 0) {

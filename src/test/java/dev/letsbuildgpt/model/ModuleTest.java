@@ -265,25 +265,28 @@ class ModuleTest {
 
     /**
      * A layer large enough that its step runs in two halves of its rows (on two threads, added at the end) gives what
-     * the forward pass gives; 257 input rows, so the second half (129 rows) ends with rows that are not a group of
-     * four.
+     * the forward pass gives: 257 input rows, so the second half (129 rows) ends with rows that are not a group of
+     * four; and 3 input rows (wide enough to be split), fewer than a group of four in all.
      */
     @Test
     void aLargeLayersSplitStepEqualsTheForwardPass() {
-        int in = 257, out = 130;
-        assertTrue((long) in * out >= Linear.SPLIT_STEP_WEIGHTS, "the layer is large enough to be split");
-        Parameters p = new Parameters(13);
-        Linear l = new Linear(p, "big", in, out, true);
-        p.set("big.bias", random(new Random(14), out));
-        Random r = new Random(15);
-        float[] x = random(r, T * in);
-        Shard s = new Shard(p, 1, T, 0, false);
-        s.mode(false, 0);
-        float[] forward = l.pass(s).forward(x);
-        for (int t = 0; t < T; t++) {
-            float[] got = l.step(java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in));
-            for (int j = 0; j < out; j++) {
-                assertEquals(forward[t * out + j], got[j], 1e-5, "position " + t + ", output " + j);
+        for (int[] shape : new int[][]{{257, 130}, {3, 11_000}}) {
+            int in = shape[0], out = shape[1];
+            assertTrue((long) in * out >= Linear.SPLIT_STEP_WEIGHTS, "the layer is large enough to be split");
+            Parameters p = new Parameters(13);
+            Linear l = new Linear(p, "big", in, out, true);
+            p.set("big.bias", random(new Random(14), out));
+            Random r = new Random(15);
+            float[] x = random(r, T * in);
+            Shard s = new Shard(p, 1, T, 0, false);
+            s.mode(false, 0);
+            float[] forward = l.pass(s).forward(x);
+            for (int t = 0; t < T; t++) {
+                float[] got = l.step(java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in));
+                for (int j = 0; j < out; j++) {
+                    assertEquals(forward[t * out + j], got[j], 1e-5, in + " x " + out + ", position " + t
+                            + ", output " + j);
+                }
             }
         }
     }
