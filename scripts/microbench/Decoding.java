@@ -12,16 +12,21 @@ import dev.letsbuildgpt.model.LanguageModel;
  * - cached: a token up to block_size, where the key/value cache holds (a start on the first token, then an append
  *   of each of the others); milliseconds per token.
  *
+ * - long: 500-token samples from one token, as the benchmark's long sample (the cache up to block_size, then a start
+ *   on the cropped window per token); milliseconds per token of each sample in turn, from the first: what the JIT's
+ *   warm-up costs, and when the speed settles.
+ *
  * Eight rounds; the best and the median of the last six, and a checksum of the logits (the same on two builds means
  * the same numbers). To compare two builds, run them alternately, several times each: these machines move by
  * 10-35 % between runs (docs/BENCHMARKS.md).
  */
 public class Decoding {
     public static void main(String[] args) {
-        boolean window = switch (args.length > 0 ? args[0] : "") {
-            case "window" -> true;
+        String mode = args.length > 0 ? args[0] : "";
+        boolean window = switch (mode) {
+            case "window", "long" -> true;
             case "cached" -> false;
-            default -> throw new IllegalArgumentException("usage: Decoding.java window|cached T|A|B");
+            default -> throw new IllegalArgumentException("usage: Decoding.java window|cached|long T|A|B");
         };
         String config = args.length > 1 ? args[1] : "B";
         GptConfig c = switch (config) {
@@ -36,6 +41,9 @@ public class Decoding {
         java.util.Random r = new java.util.Random(3);
         for (int i = 0; i < n; i++) {
             tokens[i] = r.nextInt(65);
+        }
+        if (mode.equals("long")) {
+            longSamples(d, n, config);
         }
         boolean big = config.equals("B");
         int reps = window ? (big ? 10 : 500) : (big ? 2 : 50);
@@ -62,5 +70,38 @@ public class Decoding {
                 window ? "start of a " + n + "-token window" : "a cached token up to block_size " + n, last[0],
                 (last[2] + last[3]) / 2, checksum);
         System.exit(0);
+    }
+
+    /** Eight 500-token samples, each token the most likely after the last block_size (the lecture's cropping). */
+    private static void longSamples(LanguageModel.Decoder d, int n, String config) {
+        int length = 500;
+        for (int round = 0; round < 8; round++) {
+            int[] tokens = new int[length];
+            long t0 = System.nanoTime();
+            d.reset();
+            float[] logits = d.append(0);
+            for (int i = 1; i < length; i++) {
+                tokens[i] = argmax(logits);
+                if (i < n) {
+                    logits = d.append(tokens[i]);
+                } else {
+                    d.reset();
+                    logits = d.start(tokens, i + 1 - n, n);
+                }
+            }
+            System.out.printf("%s: 500-token sample %d: %.3f ms per token%n", config, round + 1,
+                    (System.nanoTime() - t0) / 1e6 / length);
+        }
+        System.exit(0);
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 }

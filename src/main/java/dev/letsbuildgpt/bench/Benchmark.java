@@ -64,9 +64,13 @@ public final class Benchmark {
             secondsPer(withoutTheCache, 0.5);
             double fullSeconds = secondsPer(withoutTheCache, 0.5);
             log.accept(c + ": a " + LONG_SAMPLE_TOKENS + "-token sample");
-            cached.generate(new int[]{0}, Sampler.Settings.of(c.blockSize + 100, 2), null);  // warm-up: 100 prefills
-            double longSeconds = secondsPer(() -> cached.generate(new int[]{0},
-                    Sampler.Settings.of(LONG_SAMPLE_TOKENS, 1337), null), 0.5);
+            // Its warm-up is longer: the window's split pass, which nothing before runs, is a few dozen short calls a
+            // window on two threads, which the JIT compiles fully only after thousands of calls, seconds into a
+            // process (scripts/microbench/Decoding.java long A: the first 500-token samples 2.9-4.0 ms a token, then
+            // 1.9-2.3 for a few seconds, 1.3-1.4 once compiled; docs/BENCHMARKS.md).
+            Runnable longSample = () -> cached.generate(new int[]{0}, Sampler.Settings.of(LONG_SAMPLE_TOKENS, 1337), null);
+            secondsPer(longSample, 5.0);
+            double longSeconds = secondsPer(longSample, 0.5);
 
             long params = trainer.model().parameters().count();
             double tokS = (double) steps * c.batchSize * c.blockSize / trainSeconds;

@@ -2,6 +2,8 @@ package dev.letsbuildgpt.model;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 
+import java.nio.FloatBuffer;
+
 /**
  * A transformer block: communication (self-attention) followed by computation (feed-forward), each added to a
  * residual stream: {@code x = x + sa(ln1(x)); x = x + ffwd(ln2(x))}. The residual connections give gradients a
@@ -77,18 +79,30 @@ public final class Block {
         }
 
         /**
-         * The same for a decoder's window, split for the cores with as few handoffs as the block allows: each row
-         * range from the stream to its queries, keys and values; the heads in groups (attention needs every row);
-         * each row range from the heads' outputs to the stream again. Everything but attention works row by row,
-         * so the LayerNorms, ReLU and residual additions run split too, not only the products.
+         * The same for a decoder's window, split between the cores as Megatron-LM splits a block between devices: the
+         * heads in groups, each group from the block's input to its share of the projection; the feed-forward's hidden
+         * layer in column ranges, each from the LayerNorm's output to its share of the output. Every part's products
+         * then have all of the window's rows, which BLAS runs faster than half of them (A's four products on two
+         * threads: 185-270 us a block, 248-315 split by rows; scripts/microbench/WindowSplit.java). The rest works
+         * row by row, in row ranges: the LayerNorms, the residual additions, and adding up the parts' shares, in
+         * part order, so that the bits do not depend on which part finished first.
          */
         private float[] forwardInParts(float[] x) {
-            float[] y = sa.attention.forward(keysAndValuesInParts(x));
+            int parts = s.parts;
+            inputInParts(x);
+            Parallel.run(parts, p -> sa.forwardHeads(p, parts));
             s.inRowRanges((r0, r1) -> {
-                join(x, sa.project(y, r0, r1), r0, r1);
-                join(x, ffwd.forward(ln2 == null ? copyRows(x, in2, r0, r1) : ln2.forward(x, r0, r1), r0, r1), r0, r1);
+                join(x, sa.proj.sumInputs(r0, r1), r0, r1);
+                ffwd.expand.input(ln2 == null ? x : ln2.forward(x, r0, r1), r0, r1);
             });
+            Parallel.run(parts, p -> ffwd.forwardHidden(p, parts));
+            s.inRowRanges((r0, r1) -> join(x, ffwd.project.sumInputs(r0, r1), r0, r1));
             return x;
+        }
+
+        /** Each row range of the stream through ln1, to where the split q/k/v product reads it. */
+        private void inputInParts(float[] x) {
+            s.inRowRanges((r0, r1) -> sa.qkv.input(ln1 == null ? x : ln1.forward(x, r0, r1), r0, r1));
         }
 
         /** The residual connection: x + branch, in place (or, without one, the branch's output alone). */
@@ -111,24 +125,23 @@ public final class Block {
             return to;
         }
 
-        /** The queries, keys and values [N, 3C] its attention computes from x: all a decoder keeps of a block. */
-        public float[] keysAndValues(float[] x) {
+        /**
+         * The queries, keys and values [N, 3C] its attention computes from x: all a decoder keeps of a block. In a
+         * decoder's window: ln1 in row ranges, then the queries, keys and values of each group of heads.
+         */
+        FloatBuffer keysAndValues(float[] x) {
             if (s.parts > 1) {
-                return keysAndValuesInParts(x);
+                inputInParts(x);
+                Parallel.run(s.parts, p -> sa.keysAndValues(p, s.parts));
+            } else {
+                sa.qkv.forward(ln1 == null ? copy(x, in1) : ln1.forward(x));
             }
-            return sa.qkv.forward(ln1 == null ? copy(x, in1) : ln1.forward(x));
+            return lastKeysAndValues();
         }
 
-        /** The same in a decoder's window: each row range from the stream to its queries, keys and values. */
-        private float[] keysAndValuesInParts(float[] x) {
-            s.inRowRanges((r0, r1) -> sa.qkv.forward(ln1 == null ? copyRows(x, in1, r0, r1) : ln1.forward(x, r0, r1),
-                    r0, r1));
-            return sa.qkv.y;
-        }
-
-        /** The queries, keys and values of its last forward pass. */
-        float[] lastKeysAndValues() {
-            return sa.qkv.y;
+        /** The queries, keys and values of its last forward pass (a window's split products leave them in qkv.yD). */
+        FloatBuffer lastKeysAndValues() {
+            return s.parts > 1 ? sa.qkv.yD : FloatBuffer.wrap(sa.qkv.y);
         }
 
         /**

@@ -57,12 +57,18 @@ public final class FeedForward {
         final Dropout.Pass dropout;
         final float[] dh;              // [N, C] the single-layer version's gradient buffer (the block's is project's)
         float[] h;                     // [N, 4C] after ReLU: its sign is ReLU's derivative
+        final float[][] hidden;        // a decoder's window: each part's columns of h [N, 4C / parts]
 
         Pass(Shard s) {
             this.expand = FeedForward.this.expand.pass(s);
             this.project = FeedForward.this.project == null ? null : FeedForward.this.project.pass(s);
             this.dropout = FeedForward.this.dropout.pass(s, s.time * nEmbd);
             this.dh = project == null ? s.scratch(name, "dh", s.rows * nEmbd) : null;
+            int w = FeedForward.this.expand.out;
+            this.hidden = new float[s.parts > 1 ? s.parts : 0][];
+            for (int p = 0; p < hidden.length; p++) {
+                hidden[p] = s.scratch(name, "hidden" + p, s.rows * ((p + 1) * w / s.parts - p * w / s.parts));
+            }
         }
 
         /** x [N, C] -> [N, C] */
@@ -72,12 +78,24 @@ public final class FeedForward {
             return project == null ? h : dropout.forward(project.forward(h));
         }
 
-        /** Rows r0..r1-1 of the forward pass, of a decoder's window (no dropout: it does not train). */
-        float[] forward(float[] x, int r0, int r1) {
-            h = expand.forward(x, r0, r1);
+        /**
+         * Part p of parts of a decoder's window (no dropout: it does not train), its input in {@code expand}'s direct
+         * buffer: that part's columns of the hidden layer, ReLU, and their share of the projection back, a sum of the
+         * part's own that {@code project.sumInputs} adds up. Each hidden column depends on every input column and
+         * feeds every output, so this is the split with one handoff before and one after (Megatron-LM's).
+         */
+        void forwardHidden(int p, int parts) {
             int w = FeedForward.this.expand.out;
-            relu(r0 * w, r1 * w);
-            return project == null ? h : project.forward(h, r0, r1);
+            int c0 = p * w / parts;
+            int c1 = (p + 1) * w / parts;
+            float[] part = hidden[p];
+            expand.forwardColumns(c0, c1);
+            expand.columns(c0, c1, part);
+            for (int i = 0; i < part.length; i++) {
+                part[i] = Math.max(0f, part[i]);
+            }
+            expand.putColumns(c0, c1, part);
+            project.forwardInputs(expand.yD, c0, c1, p);
         }
 
         private void relu(int from, int to) {

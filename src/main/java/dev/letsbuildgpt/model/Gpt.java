@@ -214,7 +214,7 @@ public final class Gpt extends LanguageModel {
              * keys and values (past them, nothing is kept). Returns the last block's queries, keys and values [N, 3C]
              * (null in the stages without blocks); the window's residual stream holds what entered that block.
              */
-            private float[] window(int[] tokens, int from, int count) {
+            private java.nio.FloatBuffer window(int[] tokens, int from, int count) {
                 if (window == null) {
                     Shard w = new Shard(params, 1, config.blockSize(), 0, false);
                     w.parts = windowParts;
@@ -233,7 +233,7 @@ public final class Gpt extends LanguageModel {
                 if (saHeads != null) {
                     Head.fill(headsCache, window.saHeads.qkv.forward(x), count, config.nHead(), hs);
                 }
-                float[] qkv = null;
+                java.nio.FloatBuffer qkv = null;
                 for (int i = 0; i < blocks.size(); i++) {
                     Block.Pass b = window.blocks[i];
                     if (i < blocks.size() - 1) {
@@ -270,11 +270,12 @@ public final class Gpt extends LanguageModel {
                 if (blocks.isEmpty() || count == 1) {   // one token: a step (the window has block_size rows)
                     return super.fillAndStep(tokens, from, count);
                 }
-                float[] qkv = window(tokens, from, count);
+                java.nio.FloatBuffer qkv = window(tokens, from, count);
                 int c = config.nEmbd();
                 int last = count - 1;
                 float[] x = java.util.Arrays.copyOfRange(window.x, last * c, count * c);
-                float[] q = java.util.Arrays.copyOfRange(qkv, last * 3 * c, count * 3 * c);
+                float[] q = new float[3 * c];
+                qkv.get(last * 3 * c, q, 0, 3 * c);
                 int b = blocks.size() - 1;
                 x = blocks.get(b).stepFrom(blockCaches[b], x, q, last);
                 if (lnF != null) {

@@ -259,7 +259,7 @@ public final class Head {
         }
 
         /** One sequence's head without dropout, start to end, in the decoder's [B, H, T, T] buffer (heads at once). */
-        private void attend(int b, int i) {
+        void attend(int b, int i) {
             int ld = 3 * w;
             int a = a(b, i);
             int q = q(b, i);
@@ -408,16 +408,19 @@ public final class Head {
      * queries, keys and values (a prefill: one matrix product for the whole context instead of a step per position).
      */
     static void fill(Cache c, float[] qkv, int count, int heads, int headSize) {
-        fill(c, qkv, count, heads, headSize, 0, heads);
+        fill(c, FloatBuffer.wrap(qkv), count, heads, headSize, 0, heads);
     }
 
-    /** The same for heads h0..h1-1 only (a decoder's window fills its caches on several threads). */
-    static void fill(Cache c, float[] qkv, int count, int heads, int headSize, int h0, int h1) {
+    /**
+     * The same for heads h0..h1-1 only (a decoder's window fills its caches on several threads), from an array or
+     * from where a window's split products left them.
+     */
+    static void fill(Cache c, FloatBuffer qkv, int count, int heads, int headSize, int h0, int h1) {
         int w = heads * headSize;
         for (int h = h0; h < h1; h++) {
             for (int pos = 0; pos < count; pos++) {
-                System.arraycopy(qkv, pos * 3 * w + w + h * headSize, c.keys[h], pos * headSize, headSize);
-                System.arraycopy(qkv, pos * 3 * w + 2 * w + h * headSize, c.values[h], pos * headSize, headSize);
+                qkv.get(pos * 3 * w + w + h * headSize, c.keys[h], pos * headSize, headSize);
+                qkv.get(pos * 3 * w + 2 * w + h * headSize, c.values[h], pos * headSize, headSize);
             }
         }
     }

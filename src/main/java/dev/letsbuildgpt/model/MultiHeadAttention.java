@@ -77,9 +77,36 @@ public final class MultiHeadAttention {
             return proj == null ? y : dropout.forward(proj.forward(y));
         }
 
-        /** Rows r0..r1-1 of the projection of the heads' outputs y, of a decoder's window (no dropout). */
-        float[] project(float[] y, int r0, int r1) {
-            return proj == null ? y : proj.forward(y, r0, r1);
+        /**
+         * Part p of parts of a decoder's window (no dropout), its input in {@code qkv}'s direct buffer: the queries,
+         * keys and values of that part's group of heads, their attention, and the group's share of the projection
+         * (the projection's input rows that are these heads' outputs), a sum of the part's own that
+         * {@code proj.sumInputs} adds up. A head needs only its own queries, keys and values, so a group goes from
+         * the block's input to its share of the output without waiting for the other.
+         */
+        void forwardHeads(int p, int parts) {
+            keysAndValues(p, parts);
+            int[] g = group(p, parts);
+            for (int b = 0; b < attention.s.batch; b++) {
+                for (int i = g[0]; i < g[1]; i++) {
+                    attention.attend(b, i);
+                }
+            }
+            proj.forwardInputs(attention.yD, g[0] * headSize, g[1] * headSize, p);
+        }
+
+        /** The queries, keys and values of part p's group of heads, in qkv's direct buffer (qkv.yD). */
+        void keysAndValues(int p, int parts) {
+            int[] g = group(p, parts);
+            int w = width();
+            for (int third = 0; third < 3; third++) {   // queries, keys, values: each W wide, head after head
+                qkv.forwardColumns(third * w + g[0] * headSize, third * w + g[1] * headSize);
+            }
+        }
+
+        /** Part p's heads: h0..h1-1. */
+        private int[] group(int p, int parts) {
+            return new int[]{p * heads.length / parts, (p + 1) * heads.length / parts};
         }
 
         public float[] backward(float[] dOut) {

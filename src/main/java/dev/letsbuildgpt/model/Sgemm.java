@@ -64,8 +64,14 @@ final class Sgemm {
         return buffer.duplicate().position(offset);
     }
 
+    /**
+     * A direct buffer starting on a cache line (64 bytes): when two threads write column ranges of one matrix whose
+     * widths are multiples of 16 floats (a decoder's window split by heads), no line then holds both threads' values.
+     */
     static FloatBuffer direct(long floats) {
-        return ByteBuffer.allocateDirect(Math.toIntExact(floats * Float.BYTES)).order(ByteOrder.nativeOrder())
+        int bytes = Math.toIntExact(floats * Float.BYTES);
+        int lines = Math.toIntExact((bytes + 63L) / 64 * 64);   // alignedSlice ends on a line too
+        return ByteBuffer.allocateDirect(lines + 63).alignedSlice(64).limit(bytes).order(ByteOrder.nativeOrder())
                 .asFloatBuffer();
     }
 
