@@ -73,8 +73,7 @@ public final class FeedForward {
 
         /** x [N, C] -> [N, C] */
         public float[] forward(float[] x) {
-            h = expand.forward(x);
-            relu(0, h.length);
+            h = relu(expand.forward(x));
             return project == null ? h : dropout.forward(project.forward(h));
         }
 
@@ -91,18 +90,8 @@ public final class FeedForward {
             float[] part = hidden[p];
             expand.forwardColumns(c0, c1);
             expand.columns(c0, c1, part);
-            for (int i = 0; i < part.length; i++) {
-                part[i] = Math.max(0f, part[i]);
-            }
-            expand.putColumns(c0, c1, part);
+            expand.putColumns(c0, c1, relu(part));
             project.forwardInputs(expand.yD, c0, c1, p);
-        }
-
-        private void relu(int from, int to) {
-            float[] h = this.h;
-            for (int i = from; i < to; i++) {
-                h[i] = Math.max(0f, h[i]);    // in place
-            }
         }
 
         public float[] backward(float[] dOut) {
@@ -126,10 +115,15 @@ public final class FeedForward {
     // ------------------------------------------------------------------------------------- decoding: one position
 
     public float[] step(float[] x) {
-        float[] h = expand.step(x);
+        float[] h = relu(expand.step(x));
+        return project == null ? h : project.step(h);
+    }
+
+    /** ReLU, in place: h. */
+    private static float[] relu(float[] h) {
         for (int i = 0; i < h.length; i++) {
             h[i] = Math.max(0f, h[i]);
         }
-        return project == null ? h : project.step(h);
+        return h;
     }
 }

@@ -4,6 +4,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -214,7 +215,7 @@ public final class Gpt extends LanguageModel {
              * keys and values (past them, nothing is kept). Returns the last block's queries, keys and values [N, 3C]
              * (null in the stages without blocks); the window's residual stream holds what entered that block.
              */
-            private java.nio.FloatBuffer window(int[] tokens, int from, int count) {
+            private FloatBuffer window(int[] tokens, int from, int count) {
                 if (window == null) {
                     Shard w = new Shard(params, 1, config.blockSize(), 0, false);
                     w.parts = windowParts;
@@ -233,7 +234,7 @@ public final class Gpt extends LanguageModel {
                 if (saHeads != null) {
                     Head.fill(headsCache, window.saHeads.qkv.forward(x), count, config.nHead(), hs);
                 }
-                java.nio.FloatBuffer qkv = null;
+                FloatBuffer qkv = null;
                 for (int i = 0; i < blocks.size(); i++) {
                     Block.Pass b = window.blocks[i];
                     if (i < blocks.size() - 1) {
@@ -270,7 +271,7 @@ public final class Gpt extends LanguageModel {
                 if (blocks.isEmpty() || count == 1) {   // one token: a step (the window has block_size rows)
                     return super.fillAndStep(tokens, from, count);
                 }
-                java.nio.FloatBuffer qkv = window(tokens, from, count);
+                FloatBuffer qkv = window(tokens, from, count);
                 int c = config.nEmbd();
                 int last = count - 1;
                 float[] x = java.util.Arrays.copyOfRange(window.x, last * c, count * c);
