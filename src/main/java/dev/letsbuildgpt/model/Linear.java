@@ -102,7 +102,7 @@ public final class Linear {
                 return y;
             }
             this.x = x;
-            Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, weight.tensor().data, 0f, y);
+            Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, s.directWeight(weight.tensor()), 0f, y);
             addBias(0, s.rows);
             return y;
         }
@@ -227,7 +227,7 @@ public final class Linear {
                     }
                 }
             }
-            Sgemm.gemm(false, !transposed, s.rows, in, out, 1f, dy, weight.tensor().data, 0f, dx);
+            Sgemm.gemm(false, !transposed, s.rows, in, out, 1f, dy, s.directWeight(weight.tensor()), 0f, dx);
             return dx;
         }
     }

@@ -33,6 +33,8 @@ public final class Parameters {
         public final String name;
         public final float[] data;    // null in a model's shapes only (see Parameters#shapesOnly)
         private final int size;
+        private java.nio.FloatBuffer direct;   // its values for BLAS (see Parameters#direct), as of directVersion
+        private long directVersion = -1;
 
         Tensor(int id, String name, int size, boolean allocate) {
             this.id = id;
@@ -295,5 +297,21 @@ public final class Parameters {
 
     public long version() {
         return version;
+    }
+
+    /**
+     * A tensor's values in a direct buffer, which BLAS reads in place (see {@link Sgemm}): allocated once, copied
+     * again only when the values have changed since ({@link #changed}), so a training step copies each weight once,
+     * not once per product. Called from every shard's thread at once, hence synchronized.
+     */
+    synchronized java.nio.FloatBuffer direct(Tensor t) {
+        if (t.direct == null) {
+            t.direct = Sgemm.direct(t.size());
+        }
+        if (t.directVersion != version) {
+            Sgemm.put(t.data, t.direct);
+            t.directVersion = version;
+        }
+        return t.direct;
     }
 }

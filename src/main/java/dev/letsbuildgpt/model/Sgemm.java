@@ -9,10 +9,14 @@ import java.nio.FloatBuffer;
 /**
  * Single-precision matrix products on row-major Java arrays, through the OpenBLAS that ND4J ships and loads.
  *
- * <p>Two forms, for two costs measured here: Java arrays are copied in and out by JNI on every call, which adds
- * 10-15 % to a product of whole arrays at this project's smaller sizes (docs/BENCHMARKS.md); many small products on
- * parts of a big matrix (attention's per-head products) would copy the whole matrix each time, so they work on
- * direct buffers, which BLAS reads in place, at an offset.
+ * <p>BLAS reads native memory. Handed a Java array, JNI copies the whole array to native memory before the call and
+ * back after it, for every operand, read or written: in a profile of training (async-profiler, configs A and B) that
+ * copying was a tenth of all the threads' time. So the products on whole arrays go through direct buffers instead:
+ * the operands are copied in once (the inputs; the output only when it is added to), the result copied out once,
+ * through buffers each thread keeps ({@link Staging}); a weight is read from its own direct copy, which
+ * {@link Parameters#direct} refreshes only when the weights have changed. Many small products on parts of a big
+ * matrix (attention's per-head products) work on direct buffers throughout, which BLAS reads in place, at an
+ * offset.
  */
 final class Sgemm {
     private Sgemm() {
@@ -21,10 +25,52 @@ final class Sgemm {
     /** c = alpha op(a) op(b) + beta c, with op(a) [m, k], op(b) [k, n], c [m, n]; whole arrays. */
     static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, float[] b,
                      float beta, float[] c) {
-        openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
-                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, a, transA ? m : k, b,
-                transB ? k : n, beta, c, n);
+        Staging s = STAGING.get();
+        gemm(transA, transB, m, n, k, alpha, a, s.in(s.b, b, k * n), beta, c);
     }
+
+    /** The same with b already in a direct buffer (a weight's direct copy: {@link Parameters#direct}). */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, FloatBuffer b,
+                     float beta, float[] c) {
+        Staging s = STAGING.get();
+        FloatBuffer aD = s.in(s.a, a, m * k);
+        FloatBuffer cD = beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n);
+        openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, aD, transA ? m : k, at(b, 0),
+                transB ? k : n, beta, cD, n);   // JavaCPP passes a buffer's address at its position
+        cD.get(c, 0, m * n);
+    }
+
+    /**
+     * A thread's direct buffers for the operands of {@link #gemm(boolean, boolean, int, int, int, float, float[],
+     * float[], float, float[])}, grown to the largest product the thread has run and then kept.
+     */
+    private static final class Staging {
+        final FloatBuffer[] a = new FloatBuffer[1];
+        final FloatBuffer[] b = new FloatBuffer[1];
+        final FloatBuffer[] c = new FloatBuffer[1];
+
+        /** The first n values of {@code from} in the buffer of {@code slot}, positioned at 0. */
+        FloatBuffer in(FloatBuffer[] slot, float[] from, int n) {
+            FloatBuffer d = of(slot, n);
+            d.put(from, 0, n);
+            return d.position(0);
+        }
+
+        /** The output's buffer, its old values not needed. */
+        FloatBuffer out(int n) {
+            return of(c, n);
+        }
+
+        private static FloatBuffer of(FloatBuffer[] slot, int n) {
+            if (slot[0] == null || slot[0].capacity() < n) {
+                slot[0] = direct(n);
+            }
+            return slot[0].position(0);
+        }
+    }
+
+    private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
 
     /**
      * The same on parts of direct buffers: a at offset aOff with row stride lda, and so on (strides as stored, before

@@ -36,8 +36,6 @@ public final class Shard {
      * products' rounding, and the same window must give the same numbers everywhere.
      */
     int parts = 1;
-    private final Map<Parameters.Tensor, FloatBuffer> directWeights = new HashMap<>();
-    private long directWeightsVersion = -1;
 
     public Shard(Parameters params, int batch, int time, int firstSequence, boolean withGradients) {
         this.params = params;
@@ -92,21 +90,9 @@ public final class Shard {
         return directScratch.computeIfAbsent(key(owner, purpose, size), k -> Sgemm.direct(size));
     }
 
-    /**
-     * A tensor's values in a direct buffer, for products split into row ranges (BLAS takes every operand of a call
-     * as arrays, or every one as buffers); copied again after the parameters change. Called from every part of a
-     * split pass at once, hence synchronized.
-     */
-    synchronized FloatBuffer directWeight(Parameters.Tensor t) {
-        if (directWeightsVersion != params.version()) {
-            directWeights.clear();
-            directWeightsVersion = params.version();
-        }
-        return directWeights.computeIfAbsent(t, k -> {
-            FloatBuffer b = Sgemm.direct(k.size());
-            Sgemm.put(k.data, b);
-            return b;
-        });
+    /** A tensor's values in a direct buffer, for BLAS ({@link Parameters#direct}). */
+    FloatBuffer directWeight(Parameters.Tensor t) {
+        return params.direct(t);
     }
 
     private static String key(String owner, String purpose, int size) {
