@@ -73,12 +73,18 @@ class ModuleTest {
      */
     static void compare(Parameters p, int in, int out, boolean training, BiFunction<Graph, SDVariable, SDVariable> define,
                         Function<Shard, Fast> pass) {
+        compare(p, B, T, in, out, training, define, pass);
+    }
+
+    /** The same on b sequences of t positions. */
+    static void compare(Parameters p, int b, int t, int in, int out, boolean training,
+                        BiFunction<Graph, SDVariable, SDVariable> define, Function<Shard, Fast> pass) {
         Random r = new Random(in * 31L + out);
-        int n = B * T;
+        int n = b * t;
         float[] x = random(r, n * in);
         float[] dy = random(r, n * out);
 
-        Graph g = new Graph(p, training ? Graph.Mode.TRAIN : Graph.Mode.EVAL, B, T, DataType.DOUBLE);
+        Graph g = new Graph(p, training ? Graph.Mode.TRAIN : Graph.Mode.EVAL, b, t, DataType.DOUBLE);
         // The input is a variable, not a placeholder: SameDiff 1.0.0-M2.1 leaves out the part of a placeholder's
         // gradient that flows through a reduction such as LayerNorm's mean (seen here: d input 20% off in a block).
         SDVariable y = define.apply(g, g.sd().var("x", nd(x, n, in)));
@@ -88,7 +94,7 @@ class ModuleTest {
         INDArray yWant = g.run(feed, seed, y.name()).get(y.name());
         OutAndGrad want = g.gradients(feed, seed, "loss", "x");
 
-        Shard s = new Shard(p, B, T, 0, true);
+        Shard s = new Shard(p, b, t, 0, true);
         s.mode(training, seed);
         Fast fast = pass.apply(s);
         for (int twice = 0; twice < 2; twice++) {   // a second pass must not see the first's leftovers
@@ -143,6 +149,22 @@ class ModuleTest {
         Parameters p = new Parameters(4);
         MultiHeadAttention mha = new MultiHeadAttention(p, "sa", C, 3, 4, projection, true, projection ? 0.3 : 0);
         compare(p, C, C, true, mha::define, s -> {
+            MultiHeadAttention.Pass f = mha.pass(s);
+            return of(f::forward, f::backward);
+        });
+    }
+
+    /**
+     * Long sequences, whose attention runs in blocks of query rows that skip the keys they cannot see (forward and
+     * backward, {@link Head#causalBlockRows}): 200 positions make three uneven blocks, 128 two.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {128, 200})
+    void multiHeadAttentionInCausalBlocks(int t) {
+        assertTrue(Head.causalBlockRows(t) < t, "the blocks are what this test is for");
+        Parameters p = new Parameters(6);
+        MultiHeadAttention mha = new MultiHeadAttention(p, "sa", C, 3, 4, true, true, 0.3);
+        compare(p, 2, t, C, C, true, mha::define, s -> {
             MultiHeadAttention.Pass f = mha.pass(s);
             return of(f::forward, f::backward);
         });
