@@ -8,13 +8,30 @@ PRESET ?= cpu
 RUN ?= runs/$(PRESET)
 # Measured fastest on CPU (README, "Speed"): one OpenMP thread, so ND4J's and OpenBLAS's threads do not compete.
 export OMP_NUM_THREADS ?= 1
-# ND4J's OpenBLAS 0.3.19 falls back to a slow generic kernel on CPUs newer than it (2.6x slower matmuls measured on
-# an AMD EPYC, docs/BENCHMARKS.md). Haswell's kernels need only AVX2 and FMA; use them where the CPU has both and
-# nothing else was chosen.
-CPU_FLAGS := $(shell grep -m1 -o -w -e avx2 -e fma /proc/cpuinfo 2>/dev/null | sort -u)
-ifeq ($(OPENBLAS_CORETYPE)$(words $(CPU_FLAGS)),2)
-export OPENBLAS_CORETYPE := Haswell
+# OpenBLAS's kernels for ND4J's products (OPENBLAS_CORETYPE). ND4J's OpenBLAS 0.3.19 does not know CPUs newer than
+# it and falls back to a slow generic kernel on them (2.6x slower products on an AMD EPYC, 3x on an Intel Xeon:
+# docs/BENCHMARKS.md), so a core type is named here, unless the environment or the command line names one:
+# - Haswell's where the CPU has AVX2 and FMA (all they need; scripts/openblas-coretype.sh): the default, and what
+#   `make test` runs on;
+# - for the jobs in BLAS_JOBS, the one `gpt blas` chose on this CPU: the fastest whose products all checked correct
+#   here, if at least 10% faster than Haswell's (SkylakeX's on some AVX-512 CPUs). It runs once per CPU, about half a
+#   minute, and its choice is kept in target/openblas/ (`make openblas` checks again); OPENBLAS_CHOICE=no skips it.
+OPENBLAS_CHOICE ?= yes
+BLAS_JOBS := train sample bench compare notebooks html notebook-server classroom student-test grade browser-test
+CPU_KEY := $(shell grep -m2 -e '^model name' -e '^flags' /proc/cpuinfo 2>/dev/null | md5sum | cut -c1-12)
+BLAS_CHOICE := target/openblas/$(CPU_KEY).mk
+DEFAULT_CORETYPE := $(shell sh scripts/openblas-coretype.sh 2>/dev/null)
+ifeq ($(origin OPENBLAS_CORETYPE),undefined)
+ifneq ($(DEFAULT_CORETYPE),)
+export OPENBLAS_CORETYPE := $(DEFAULT_CORETYPE)
+ifeq ($(OPENBLAS_CHOICE),yes)
+ifneq ($(filter $(BLAS_JOBS),$(MAKECMDGOALS)),)
+-include $(BLAS_CHOICE)
 endif
+endif
+endif
+endif
+BASE_CORETYPE := $(if $(filter $(BLAS_CHOICE),$(MAKEFILE_LIST)),$(DEFAULT_CORETYPE),$(OPENBLAS_CORETYPE))
 # Tests and CI read the shared copy of the data when it is there instead of downloading it.
 SHARED_DATA := $(abspath ../shared/data/tinyshakespeare.txt)
 ifneq ($(wildcard $(SHARED_DATA)),)
@@ -48,13 +65,14 @@ NOTEBOOK_TOKEN ?=
 # 0.0.0.0 inside a container, so the published port reaches the server.
 NOTEBOOK_IP ?= 127.0.0.1
 
-.PHONY: help deps build train sample test clean kernel notebooks compare bench student student-test grade grade-test html notebook-server browser-test docker-lint docker-test classroom classroom-packages classroom-users classroom-status classroom-collect classroom-test
+.PHONY: help deps build train sample test openblas clean kernel notebooks compare bench student student-test grade grade-test html notebook-server browser-test docker-lint docker-test classroom classroom-packages classroom-users classroom-status classroom-collect classroom-test
 
 help:
 	@echo "make train    build, download Tiny Shakespeare, train the '$(PRESET)' preset into $(RUN), print a sample"
 	@echo "make test     run all tests"
 	@echo "make sample   sample from $(RUN) (PROMPT=..., TOKENS=...)"
 	@echo "make build    build $(JAR)"
+	@echo "make openblas check which OpenBLAS kernels multiply correctly and fastest on this CPU (jobs use its choice)"
 	@echo "make kernel   build the Java Jupyter kernel and install it into $(JUPYTER_DIR)"
 	@echo "make notebooks  execute every chapter notebook into $(NOTEBOOK_OUT) (GPT_MAX_ITERS=N for short runs)"
 	@echo "make compare  train every lecture stage and print our losses beside the lecture's"
@@ -94,9 +112,22 @@ TOKENS ?= 500
 sample: $(JAR)
 	$(JAVA) $(JAVA_OPTS) -jar $(JAR) sample --ckpt $(RUN) --prompt "$(PROMPT)" --tokens $(TOKENS)
 
+# Tests run on the default kernels (above), whatever a job would choose.
+test: OPENBLAS_CORETYPE := $(BASE_CORETYPE)
 test:
 	$(MVN) test
 	$(MVN) -f kernel/pom.xml test
+
+# `gpt blas` on this CPU (every candidate core type checked and timed in a JVM of its own), its choice kept where the
+# jobs read it. Made when a job first needs it; `make openblas` checks again.
+$(BLAS_CHOICE): | $(JAR)
+	@mkdir -p $(dir $@)
+	$(JAVA) $(JAVA_OPTS) -jar $(JAR) blas --write $(@:.mk=.txt)
+	@echo "export OPENBLAS_CORETYPE := $$(cat $(@:.mk=.txt))" > $@
+
+openblas: $(JAR)
+	rm -f $(BLAS_CHOICE)
+	$(MAKE) $(BLAS_CHOICE)
 
 $(KERNEL_JAR): kernel/pom.xml $(shell find kernel/src/main -type f 2>/dev/null)
 	$(MVN) -f kernel/pom.xml package -DskipTests

@@ -131,6 +131,10 @@ def pre_spawn_hook(spawner):
     }
     if MAX_ITERS:
         env["GPT_MAX_ITERS"] = MAX_ITERS
+    # The OpenBLAS kernels `make classroom` runs with (the Makefile's choice for this CPU): the hub passes on only what
+    # it is told to, and without it OpenBLAS picks slow generic kernels on CPUs newer than it.
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        env["OPENBLAS_CORETYPE"] = os.environ["OPENBLAS_CORETYPE"]
     spawner.environment = {**spawner.environment, **env}   # a new dict: this student's, not every spawner's
 
 

@@ -9,6 +9,12 @@
 #    (make student; --build-arg CHAPTERS=student) so that no solution is in it.
 set -eu
 GPT=/home/app/gpt
+# OpenBLAS's kernels: the container's OPENBLAS_CORETYPE, else Haswell's where the CPU has AVX2 and FMA (what
+# scripts/openblas-coretype.sh says); the check of others (make openblas) is left to the user: it takes half a minute.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  OPENBLAS_CORETYPE=$(sh "$GPT/scripts/openblas-coretype.sh")
+  [ -z "$OPENBLAS_CORETYPE" ] || export OPENBLAS_CORETYPE
+fi
 if [ -z "${JUPYTERHUB_API_TOKEN:-}" ]; then
   cd "$GPT" && exec make notebook-server NOTEBOOK_IP=0.0.0.0 PORT=8888
 fi

@@ -20,6 +20,8 @@ public final class TorchReference {
     public static final String DEFAULT_SCRIPT = "../shared/reference/torch_gpt_bench.py";
     private final Path script;
     private final String python;
+    /** The OPENBLAS_CORETYPE PyTorch runs with (null: none), set by {@link #chooseCoreType}. */
+    private String coreType;
 
     public TorchReference(Path script, String python) {
         this.script = script;
@@ -64,6 +66,82 @@ public final class TorchReference {
     }
 
     /**
+     * Finds the OpenBLAS kernels PyTorch multiplies fastest with on this CPU, and uses them from then on: PyTorch at
+     * its best. Debian's OpenBLAS 0.3.21 picks slow generic kernels by itself on CPUs it does not know (on an Intel
+     * Xeon of 2023: 15 GFLOP/s on one core, against 96 with SkylakeX's), as ND4J's older one does. Each candidate (none
+     * set, then {@link OpenBlasKernels#candidates}) runs in its own process: single-threaded products of a 1024^3 and
+     * of this project's training sizes, checked against a double-precision product; the fastest correct one whose
+     * kernels OpenBLAS actually loaded (it says which with OPENBLAS_VERBOSE=2) is kept. Returns what each did.
+     */
+    public ObjectNode chooseCoreType() {
+        String py = """
+                import json, os, time, torch
+                torch.set_num_threads(1)
+                g = torch.Generator().manual_seed(0)
+                ok, flops, seconds = True, 0.0, 0.0
+                for m, n, k in ((1024, 1024, 1024), (4096, 1152, 384), (384, 1152, 4096), (192, 384, 128)):
+                    a, b = torch.rand(m, k, generator=g) - 0.5, torch.rand(k, n, generator=g) - 0.5
+                    c = a @ b
+                    bound = 2 * (k + 2) * 2.0 ** -24 * (a.abs().double() @ b.abs().double())
+                    ok = ok and bool(((c.double() - a.double() @ b.double()).abs() <= bound).all())
+                    reps = max(1, int(4e8 / (2 * m * n * k)))
+                    best = float("inf")
+                    for _ in range(4):
+                        t = time.perf_counter()
+                        for _ in range(reps):
+                            torch.mm(a, b)
+                        best = min(best, (time.perf_counter() - t) / reps)
+                    flops, seconds = flops + 2 * m * n * k, seconds + best
+                print(json.dumps({"correct": ok, "gflops": round(flops / seconds / 1e9, 1)}))
+                """;
+        ObjectNode tried = Json.SNAKE.createObjectNode();
+        double best = 0;
+        List<String> candidates = new java.util.ArrayList<>();
+        candidates.add(null);
+        candidates.addAll(OpenBlasKernels.candidates(OpenBlasKernels.cpuFlags()));
+        for (String c : candidates) {
+            ProcessBuilder pb = new ProcessBuilder(python, "-c", py).redirectErrorStream(true);
+            coreType = c;
+            bestEnvironment(pb);
+            pb.environment().put("OPENBLAS_VERBOSE", "2");   // OpenBLAS then says which kernels it loaded
+            String name = c == null ? "unset" : c;
+            ObjectNode r = Json.SNAKE.createObjectNode();
+            try {
+                Process p = pb.start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^Core: (\\S+)").matcher(out);
+                String loaded = m.find() ? m.group(1) : "?";
+                r.put("loaded", loaded);
+                int json = out.indexOf('{');
+                if (p.waitFor() == 0 && json >= 0) {
+                    r.setAll((ObjectNode) Json.SNAKE.readTree(out.substring(json)));
+                }
+                boolean usable = r.path("correct").asBoolean(false) && !out.contains("Core not found")
+                        && (c == null || c.equalsIgnoreCase(loaded));
+                r.put("usable", usable);
+                if (usable && r.path("gflops").asDouble() > best) {
+                    best = r.path("gflops").asDouble();
+                    tried.put("chosen", name);
+                }
+            } catch (IOException e) {
+                r.put("error", e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new GptException("interrupted");
+            }
+            tried.set(name, r);
+        }
+        String chosen = tried.path("chosen").asText("unset");
+        coreType = chosen.equals("unset") ? null : chosen;
+        return tried;
+    }
+
+    /** The OPENBLAS_CORETYPE PyTorch runs with: what {@link #chooseCoreType} chose, else "unset". */
+    public String coreType() {
+        return coreType == null ? "unset" : coreType;
+    }
+
+    /**
      * PyTorch's fastest float32 matmul here (GFLOP/s of an n x n x n torch.mm, best of 5, every core), for MFU
      * against the machine rather than against ND4J's own BLAS.
      */
@@ -95,15 +173,19 @@ public final class TorchReference {
     /**
      * The environment PyTorch is fastest in here: OpenBLAS limited to one thread inside PyTorch's own threading
      * (letting it start threads oversubscribes the cores; the script sets PyTorch's threads, one per core, so the
-     * OMP_NUM_THREADS=1 the Makefile sets for ND4J is dropped), and without the OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
-     * that these machines set to protect older OpenBLAS builds (ND4J's bundled 0.3.19 needs them; Debian's newer
-     * one, which PyTorch uses, is fastest without).
+     * OMP_NUM_THREADS=1 the Makefile sets for ND4J is dropped), the kernels {@link #chooseCoreType} found fastest
+     * (none named before it ran), and without the OPENBLAS_L2_SIZE that some machines set to protect older OpenBLAS
+     * builds.
      */
-    private static void bestEnvironment(ProcessBuilder pb) {
+    private void bestEnvironment(ProcessBuilder pb) {
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
         pb.environment().remove("OMP_NUM_THREADS");
-        pb.environment().remove("OPENBLAS_CORETYPE");
         pb.environment().remove("OPENBLAS_L2_SIZE");
+        if (coreType == null) {
+            pb.environment().remove("OPENBLAS_CORETYPE");
+        } else {
+            pb.environment().put("OPENBLAS_CORETYPE", coreType);
+        }
     }
 
     private ObjectNode run(BenchConfig c, Path data, String style, boolean kvCache, int warmup, int steps,
@@ -121,6 +203,7 @@ public final class TorchReference {
         r.put("flops_per_token", c.flopsPerToken(r.get("params").asLong()));
         r.put("sample_tokens", sampleTokens);
         r.put("openblas_num_threads", 1);
+        r.put("openblas_coretype", coreType());
         return r;
     }
 

@@ -92,6 +92,23 @@ final class BenchCommand implements Callable<Integer> {
             throw new GptException("--rounds must be at least 1");
         }
         int cores = Runtime.getRuntime().availableProcessors();
+        // PyTorch at its best: on the OpenBLAS kernels it multiplies fastest with here (Debian's OpenBLAS picks slow
+        // generic ones on CPUs newer than it, as ND4J's does).
+        ObjectNode torchKernels = null;
+        if (missing == null) {
+            torchKernels = torch.chooseCoreType();
+            StringBuilder tried = new StringBuilder();
+            for (var it = torchKernels.fields(); it.hasNext(); ) {
+                var f = it.next();
+                if (f.getValue().isObject()) {
+                    tried.append(tried.length() == 0 ? "" : ", ").append(f.getKey()).append(' ')
+                            .append(f.getValue().path("usable").asBoolean() ? f.getValue().path("gflops").asText()
+                                    + " GFLOP/s" : "(not usable: loaded " + f.getValue().path("loaded").asText() + ")");
+                }
+            }
+            System.out.println("PyTorch's OpenBLAS kernels, one core: " + tried + "; it runs with OPENBLAS_CORETYPE="
+                    + torch.coreType());
+        }
         // MFU against the machine's fastest float32 matmul: ND4J's OpenBLAS and PyTorch's, at two sizes.
         ObjectNode peaks = Json.SNAKE.createObjectNode();
         for (int n : new int[]{1024, 2048}) {
@@ -140,7 +157,12 @@ final class BenchCommand implements Callable<Integer> {
         ObjectNode doc = Json.SNAKE.createObjectNode();
         doc.put("date", Instant.now().toString());
         doc.put("rounds", rounds);
-        doc.set("machine", machine(cores, peaks));
+        ObjectNode machine = machine(cores, peaks);
+        if (torchKernels != null) {
+            machine.put("torch_openblas_coretype", torch.coreType());
+            machine.set("torch_openblas_coretypes", torchKernels);
+        }
+        doc.set("machine", machine);
         ArrayNode results = doc.putArray("results");
         entries.forEach(results::add);
         Path json = out.resolve("bench.json");

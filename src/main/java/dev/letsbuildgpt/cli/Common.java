@@ -32,7 +32,8 @@ final class Common {
         Object devices = env.get("cuda.devicesInformation");
         String device = devices instanceof java.util.List<?> l && !l.isEmpty() && l.get(0) instanceof java.util.Map<?, ?> m
                 ? String.valueOf(m.get("cuda.deviceName"))
-                : Runtime.getRuntime().availableProcessors() + " CPU cores, BLAS " + env.getOrDefault("blas.vendor", "?");
+                : Runtime.getRuntime().availableProcessors() + " CPU cores, BLAS " + env.getOrDefault("blas.vendor", "?")
+                        + ", OPENBLAS_CORETYPE " + System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset");
         return "backend: " + backend + " (" + device + ")";
     }
 }

@@ -7,12 +7,12 @@ import picocli.CommandLine.Command;
 import java.io.PrintWriter;
 
 /**
- * {@code java -jar target/gpt.jar train | sample | eval | info | compare | bench | export | import | data}.
+ * {@code java -jar target/gpt.jar train | sample | eval | info | compare | bench | blas | export | import | data}.
  */
 @Command(name = "gpt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Let's build GPT, in Java: a character-level GPT on Tiny Shakespeare (ND4J + SameDiff).",
         subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, InfoCommand.class, CompareCommand.class,
-                BenchCommand.class, ExportCommand.class, ImportCommand.class, DataCommand.class,
+                BenchCommand.class, BlasCommand.class, ExportCommand.class, ImportCommand.class, DataCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
