@@ -93,11 +93,17 @@ chown -R 1000:1000 "$WORK/runs" 2>/dev/null || chmod 777 "$WORK/runs"
 c=$(buildah from --pull-never localhost/gpt-cpu)
 trap 'buildah rm "$c" > /dev/null 2>&1 || true' EXIT
 buildah copy --chown 1000:1000 "$c" "$WORK/data/tinyshakespeare.txt" /app/data/ > /dev/null
+# The image's own command (its ENTRYPOINT, which `buildah run` does not apply by itself): gpt.sh picks OpenBLAS's
+# kernels as scripts/openblas-coretype.sh does on the host (Haswell's where the CPU has AVX2 and FMA).
 buildah run --isolation chroot -v "$WORK/runs:/app/runs" "$c" -- \
-  java -XX:+UseSerialGC -jar /app/gpt.jar train --preset bigram --max-iters 300 --out /app/runs/bigram \
-  --data /app/data/tinyshakespeare.txt --sample-tokens 0 | grep -E "backend|preset|done|run directory"
+  /app/gpt.sh train --preset bigram --max-iters 300 --out /app/runs/bigram \
+  --data /app/data/tinyshakespeare.txt --sample-tokens 0 | grep -E "backend|preset|done|run directory" \
+  | tee "$WORK/train.txt"
+want=$(sh scripts/openblas-coretype.sh)
+grep -q "OPENBLAS_CORETYPE ${want:-unset})" "$WORK/train.txt" \
+  || { echo "error: the trainer image did not run on OpenBLAS's ${want:-own} kernels"; exit 1; }
 buildah run --isolation chroot -v "$WORK/runs:/app/runs" "$c" -- \
-  java -jar /app/gpt.jar sample --ckpt /app/runs/bigram --prompt "ROMEO:" --tokens 100 --seed 1 > "$WORK/sample.txt"
+  /app/gpt.sh sample --ckpt /app/runs/bigram --prompt "ROMEO:" --tokens 100 --seed 1 > "$WORK/sample.txt"
 buildah run --isolation chroot "$c" -- id -un > "$WORK/user.txt"
 for f in checkpoint.zip metrics.jsonl loss.png config.json; do
   [ -s "$WORK/runs/bigram/$f" ] || { echo "error: $f did not appear on the host in $WORK/runs/bigram"; ls -la "$WORK/runs" "$WORK/runs/bigram" || true; exit 1; }
