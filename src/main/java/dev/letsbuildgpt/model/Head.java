@@ -430,10 +430,17 @@ public final class Head {
     static final class Cache {
         final float[][] keys;     // per head: [block_size, hs]
         final float[][] values;
+        // A step's output and each head group's weights, reused from token to token: a step per token that allocated
+        // them made garbage that, once a large model's heap has grown, lands on pages never touched before, each a
+        // page fault (see Linear#step).
+        final float[] out;        // [heads * hs]
+        final float[][] wei;      // per group of heads: [block_size]
 
         Cache(int heads, int blockSize, int headSize) {
             keys = new float[heads][blockSize * headSize];
             values = new float[heads][blockSize * headSize];
+            out = new float[heads * headSize];
+            wei = new float[2][blockSize];
         }
     }
 
@@ -473,12 +480,14 @@ public final class Head {
      * {@link Attention}): its keys and values join the cache, and its queries look at positions 0..pos.
      */
     static float[] attendStep(Cache c, float[] qkvRow, int pos, int heads, int headSize) {
-        float[] out = new float[heads * headSize];
+        float[] out = c.out;      // the cache's own: read before the next step of this cache
+        Arrays.fill(out, 0f);
         if (heads > 1 && (long) heads * headSize * (pos + 1) >= SPLIT_STEP_WORK) {
             // The heads in two groups at once: each head's sums are its own, so the split changes no bit.
-            Parallel.run(2, p -> attendHeads(c, qkvRow, pos, heads, headSize, out, p * heads / 2, (p + 1) * heads / 2));
+            Parallel.run(2, p -> attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[p], p * heads / 2,
+                    (p + 1) * heads / 2));
         } else {
-            attendHeads(c, qkvRow, pos, heads, headSize, out, 0, heads);
+            attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[0], 0, heads);
         }
         return out;
     }
@@ -491,12 +500,11 @@ public final class Head {
      */
     static final int SPLIT_STEP_WORK = 8192;
 
-    /** {@link #attendStep} for heads h0..h1-1, into their columns of out. */
-    private static void attendHeads(Cache c, float[] qkvRow, int pos, int heads, int headSize, float[] out, int h0,
-                                    int h1) {
+    /** {@link #attendStep} for heads h0..h1-1, into their columns of out; wei: [pos + 1] or longer, for the weights. */
+    private static void attendHeads(Cache c, float[] qkvRow, int pos, int heads, int headSize, float[] out,
+                                    float[] wei, int h0, int h1) {
         int w = heads * headSize;
         float scale = (float) Math.pow(headSize, -0.5);
-        float[] wei = new float[pos + 1];
         for (int h = h0; h < h1; h++) {
             int q = h * headSize;
             float[] keys = c.keys[h];

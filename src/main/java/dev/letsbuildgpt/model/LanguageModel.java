@@ -128,7 +128,7 @@ public abstract class LanguageModel {
                 throw new IllegalArgumentException("a start takes 1 to block_size = " + capacity() + " tokens, got "
                         + count);
             }
-            float[] logits = fillAndStep(tokens, from, count);
+            float[] logits = fillAndStep(tokens, from, count).clone();   // the steps' buffers are reused
             length = count;
             return logits;
         }
@@ -152,7 +152,7 @@ public abstract class LanguageModel {
             if (length == capacity()) {
                 throw new IllegalStateException("the decoder is full (block_size " + capacity() + ")");
             }
-            return step(token, length++);
+            return step(token, length++).clone();   // the steps' buffers are reused: the caller's own copy
         }
 
         /** The model at one position, given every earlier one (kept by the decoder). */

@@ -129,9 +129,17 @@ public final class LayerNorm {
 
     // ------------------------------------------------------------------------------------- decoding: one position
 
+    /** x [dim] -> its normalised row; the array is this thread's, overwritten by this LayerNorm's next step. */
     public float[] step(float[] x) {
-        float[] out = new float[dim];
-        normalize(x, 0, new float[dim], out);
-        return out;
+        float[][] buffers = stepBuffers.get();
+        if (buffers[0] == null) {
+            buffers[0] = new float[dim];
+            buffers[1] = new float[dim];
+        }
+        normalize(x, 0, buffers[1], buffers[0]);
+        return buffers[0];
     }
+
+    /** Per thread, a step's output and its xhat, reused from token to token (see Linear#step: no garbage a token). */
+    private final ThreadLocal<float[][]> stepBuffers = ThreadLocal.withInitial(() -> new float[2][]);
 }

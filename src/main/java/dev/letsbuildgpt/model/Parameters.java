@@ -64,7 +64,11 @@ public final class Parameters {
 
         /** The values of this parameter taken out of {@code from}, an array laid out like its tensor. */
         public float[] gather(float[] from) {
-            float[] out = new float[size()];
+            return gather(from, new float[size()]);
+        }
+
+        /** The same into {@code out} (at least {@link #size} long), which it returns. */
+        public float[] gather(float[] from, float[] out) {
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(from, offset + r * stride, out, r * cols, cols);
             }

@@ -155,14 +155,20 @@ class LanguageModelTest {
         INDArray graph = model.graph(Graph.Mode.INFER, 1, 7).logits(tokens);
         Shards fast = new Shards(model, 1, 7, 1, false);
         LanguageModel.Decoder decoder = model.decoder();
+        float[][] kept = new float[7][];
         for (int t = 0; t < 7; t++) {
             float[] cached = decoder.append(tokens[0][t]);
+            kept[t] = cached;
             float[] full = fast.logits(tokens, t);
             assertEquals(t + 1, decoder.length());
             for (int v = 0; v < VOCAB; v++) {
                 assertEquals(full[v], cached[v], 1e-5, stage + " position " + t + " token " + v);
                 assertEquals(graph.getDouble(0, t, v), full[v], 1e-4, stage + " graph, position " + t);
             }
+        }
+        // The modules' steps reuse their buffers from token to token; what append returns is the caller's to keep.
+        for (int t = 0; t < 7; t++) {
+            assertEquals(fast.logits(tokens, t)[0], kept[t][0], 1e-5, stage + " position " + t + ", kept");
         }
         assertEquals(IllegalStateException.class, org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
                 () -> decoder.append(0)).getClass(), "full at block_size");
