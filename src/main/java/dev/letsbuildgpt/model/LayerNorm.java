@@ -64,8 +64,9 @@ public final class LayerNorm {
 
         /** Rows r0..r1-1 of the forward pass (a decoder's window does its row ranges at once). */
         float[] forward(float[] x, int r0, int r1) {
+            float[][] rows = new float[3][dim];   // this call's own: two threads may run row ranges of one pass at once
             for (int row = r0; row < r1; row++) {
-                rstd[row] = normalize(x, row * dim, xhat, out);
+                rstd[row] = normalize(x, row * dim, xhat, out, rows);
             }
             return out;
         }
@@ -73,57 +74,60 @@ public final class LayerNorm {
         /**
          * dOut -> dx; adds to the gain's and bias's gradients. With d xhat = dOut * weight, per row:
          * dx = rstd * (d xhat - mean(d xhat) - xhat * mean(d xhat * xhat)).
+         * Each row is worked on in arrays of its own (see {@link Sums}: the JIT then vectorises the loops).
          */
         public float[] backward(float[] dOut) {
             float[] w = weight.tensor().data;
             float[] dw = s.grad(weight.tensor());
             float[] db = s.grad(bias.tensor());
+            float[] g = new float[dim];
+            float[] h = new float[dim];
+            float[] dxh = new float[dim];
             for (int row = 0; row < s.rows; row++) {
                 int o = row * dim;
-                float mean1 = 0f;
-                float mean2 = 0f;
+                System.arraycopy(dOut, o, g, 0, dim);
+                System.arraycopy(xhat, o, h, 0, dim);
                 for (int j = 0; j < dim; j++) {
-                    float g = dOut[o + j];
-                    dw[j] += g * xhat[o + j];
-                    db[j] += g;
-                    float dxh = g * w[j];
-                    mean1 += dxh;
-                    mean2 += dxh * xhat[o + j];
+                    dw[j] += g[j] * h[j];
+                    db[j] += g[j];
+                    dxh[j] = g[j] * w[j];
                 }
-                mean1 /= dim;
-                mean2 /= dim;
+                float mean1 = Sums.sum(dxh, dim) / dim;
+                float mean2 = Sums.dot(dxh, h, dim) / dim;
                 float r = rstd[row];
                 for (int j = 0; j < dim; j++) {
-                    float dxh = dOut[o + j] * w[j];
-                    dx[o + j] = r * (dxh - mean1 - xhat[o + j] * mean2);
+                    dxh[j] = r * (dxh[j] - mean1 - h[j] * mean2);
                 }
+                System.arraycopy(dxh, 0, dx, o, dim);
             }
             return dx;
         }
     }
 
-    /** Normalises the row at {@code o}: writes xhat and the output there, returns 1/std (biased variance). */
-    private float normalize(float[] x, int o, float[] xhat, float[] out) {
+    /**
+     * Normalises the row at {@code o}: writes xhat and the output there, returns 1/std (biased variance). Works in
+     * {@code rows}, three arrays of dim of the caller's, so that every loop indexes its arrays alike (see
+     * {@link Sums}).
+     */
+    private float normalize(float[] x, int o, float[] xhat, float[] out, float[][] rows) {
         float[] w = weight.tensor().data;
         float[] b = bias.tensor().data;
-        float mean = 0f;
+        float[] v = rows[0];
+        float[] h = rows[1];
+        float[] y = rows[2];
+        System.arraycopy(x, o, v, 0, dim);
+        float mean = Sums.sum(v, dim) / dim;
         for (int j = 0; j < dim; j++) {
-            mean += x[o + j];
+            h[j] = v[j] - mean;
         }
-        mean /= dim;
-        float var = 0f;
+        float r = (float) (1 / Math.sqrt(Sums.dot(h, h, dim) / dim + EPS));   // biased variance, as PyTorch's
         for (int j = 0; j < dim; j++) {
-            float d = x[o + j] - mean;
-            xhat[o + j] = d;
-            var += d * d;
+            float xh = h[j] * r;
+            h[j] = xh;
+            y[j] = xh * w[j] + b[j];
         }
-        var /= dim;
-        float r = (float) (1 / Math.sqrt(var + EPS));
-        for (int j = 0; j < dim; j++) {
-            float xh = xhat[o + j] * r;
-            xhat[o + j] = xh;
-            out[o + j] = xh * w[j] + b[j];
-        }
+        System.arraycopy(h, 0, xhat, o, dim);
+        System.arraycopy(y, 0, out, o, dim);
         return r;
     }
 
@@ -133,13 +137,17 @@ public final class LayerNorm {
     public float[] step(float[] x) {
         float[][] buffers = stepBuffers.get();
         if (buffers[0] == null) {
-            buffers[0] = new float[dim];
-            buffers[1] = new float[dim];
+            for (int i = 0; i < buffers.length; i++) {
+                buffers[i] = new float[dim];
+            }
         }
-        normalize(x, 0, buffers[1], buffers[0]);
+        normalize(x, 0, buffers[1], buffers[0], new float[][]{buffers[2], buffers[3], buffers[4]});
         return buffers[0];
     }
 
-    /** Per thread, a step's output and its xhat, reused from token to token (see Linear#step: no garbage a token). */
-    private final ThreadLocal<float[][]> stepBuffers = ThreadLocal.withInitial(() -> new float[2][]);
+    /**
+     * Per thread, a step's output, its xhat and normalize's rows, reused from token to token (see Linear#step: no
+     * garbage a token).
+     */
+    private final ThreadLocal<float[][]> stepBuffers = ThreadLocal.withInitial(() -> new float[5][]);
 }

@@ -103,8 +103,12 @@ public final class Linear {
                 return y;
             }
             this.x = x;
-            Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, s.directWeight(weight.tensor()), 0f, y);
-            addBias(0, s.rows);
+            if (bias == null) {
+                Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, s.directWeight(weight.tensor()), 0f, y);
+            } else {   // the product added to rows of the bias, in BLAS: no pass of its own over y
+                Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), bias.tensor().data,
+                        bias.index(0, 0), y);
+            }
             return y;
         }
 
@@ -219,12 +223,13 @@ public final class Linear {
             } else {
                 Sgemm.gemm(true, false, in, out, s.rows, 1f, x, dy, 1f, s.grad(weight.tensor()));
             }
-            if (bias != null) {
+            if (bias != null) {   // each row of dy copied out first, so that the JIT vectorises the sum (see Sums)
                 float[] db = s.grad(bias.tensor());
+                float[] row = new float[out];
                 for (int r = 0; r < s.rows; r++) {
-                    int o = r * out;
+                    System.arraycopy(dy, r * out, row, 0, out);
                     for (int j = 0; j < out; j++) {
-                        db[j] += dy[o + j];
+                        db[j] += row[j];
                     }
                 }
             }

@@ -42,6 +42,24 @@ final class Sgemm {
     }
 
     /**
+     * c [m, n] = bias + a [m, k] op(b), the bias [n] (at {@code biasAt} in its array) on every row: c's buffer is filled
+     * with rows of the bias, and BLAS adds the product to it (beta 1), instead of a pass of Java over c after.
+     */
+    static void gemmOnRows(boolean transB, int m, int n, int k, float[] a, FloatBuffer b, float[] bias, int biasAt,
+                           float[] c) {
+        Staging s = STAGING.get();
+        FloatBuffer aD = s.in(s.a, a, m * k);
+        FloatBuffer cD = s.out(m * n);
+        for (int r = 0; r < m; r++) {
+            cD.put(r * n, bias, biasAt, n);
+        }
+        openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasNoTrans,
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, 1f, aD, k, at(b, 0), transB ? k : n, 1f,
+                cD, n);
+        cD.get(c, 0, m * n);
+    }
+
+    /**
      * A thread's direct buffers for the operands of {@link #gemm(boolean, boolean, int, int, int, float, float[],
      * float[], float, float[])}, grown to the largest product the thread has run and then kept.
      */
