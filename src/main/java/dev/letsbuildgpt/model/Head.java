@@ -187,6 +187,8 @@ public final class Head {
         // more than the arithmetic it carries.
         final float[] tile;              // [T, T]: one head's weights after dropout
         final float[] dtile;             // [T, T]: their gradient, then the scores'
+        final float[] rowD;              // [T]: a row of dtile, and of the weights, in softmax's backward pass
+        final float[] rowW;
         final float[] dqkv;              // [N, 3W]
         final FloatBuffer qkvD;          // in a decoder's window, the q/k/v product's own output buffer (no copy)
         final boolean qkvDirect;         // whether qkvD holds the forward pass's input already
@@ -217,6 +219,8 @@ public final class Head {
             y = new float[n * w];
             tile = s.scratch(owner, "tile", t * t);
             dtile = s.scratch(owner, "dtile", t * t);
+            rowD = s.scratch(owner, "rowD", t);
+            rowW = s.scratch(owner, "rowW", t);
             dqkv = s.scratch(owner, "dqkv", n * 3 * w);
             qkvDirect = qkvOut != null;
             qkvD = qkvDirect ? qkvOut : s.directScratch(owner, "qkv", n * 3 * w);
@@ -322,8 +326,13 @@ public final class Head {
                 attD.put(0, att, o, t * t);
                 return;
             }
-            for (int j = 0, m = b * t * t; j < t * t; j++, m++) {
-                tile[j] = att[o + j] * d.factor(m);
+            // Copied first, then scaled in place: a loop storing into one float array and reading another at another
+            // index is not vectorised (see Sums); the mask is bytes, which cannot be the same array.
+            System.arraycopy(att, o, tile, 0, t * t);
+            byte[] keep = d.keep;
+            float scale = heads[i].dropout.keepScale;
+            for (int j = 0, m = b * t * t; j < t * t; j++) {
+                tile[j] *= keep[m + j] * scale;
             }
             attD.put(0, tile, 0, t * t);
         }
@@ -405,21 +414,27 @@ public final class Head {
          */
         private void softmaxBackward(int b, int i) {
             Dropout.Pass d = drop[i];
+            float scale = heads[i].dropout.keepScale;
+            float[] dw = rowD;
+            float[] w = rowW;
             for (int r = 0, o = a(b, i); r < t; r++, o += t) {
                 int to = r * t;
+                int n = r + 1;   // the weights after the query's own position are 0
+                // The row in arrays of its own, so that the loops are vectorised (see Sums).
+                System.arraycopy(dtile, to, dw, 0, n);
+                System.arraycopy(att, o, w, 0, n);
                 if (d.dropped) {
-                    for (int j = 0, m = b * t * t + to; j <= r; j++, m++) {
-                        dtile[to + j] *= d.factor(m);
+                    byte[] keep = d.keep;
+                    for (int j = 0, m = b * t * t + to; j < n; j++) {
+                        dw[j] *= keep[m + j] * scale;
                     }
                 }
-                float dot = 0f;
-                for (int j = 0; j <= r; j++) {   // the weights after the query's own position are 0
-                    dot += dtile[to + j] * att[o + j];
+                float dot = Sums.dot(dw, w, n);
+                for (int j = 0; j < n; j++) {
+                    dw[j] = w[j] * (dw[j] - dot);
                 }
-                for (int j = 0; j <= r; j++) {
-                    dtile[to + j] = att[o + j] * (dtile[to + j] - dot);
-                }
-                Arrays.fill(dtile, to + r + 1, to + t, 0f);
+                System.arraycopy(dw, 0, dtile, to, n);
+                Arrays.fill(dtile, to + n, to + t, 0f);
             }
         }
     }
