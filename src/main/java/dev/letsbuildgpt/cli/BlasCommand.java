@@ -52,6 +52,9 @@ final class BlasCommand implements Callable<Integer> {
             System.out.println(Json.SNAKE.writeValueAsString(OpenBlasKernels.probe(cores, true)));
             return 0;
         }
+        if (rounds < 1) {
+            throw new GptException("--rounds must be at least 1, got " + rounds);
+        }
         List<String> candidates = OpenBlasKernels.candidates(OpenBlasKernels.cpuFlags());
         String cpu = OpenBlasKernels.cpuInfo("model name");
         if (candidates.isEmpty()) {
