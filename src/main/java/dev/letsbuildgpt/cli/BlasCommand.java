@@ -23,13 +23,14 @@ import java.util.regex.Pattern;
 /**
  * {@code gpt blas}: which OpenBLAS kernels to run on this CPU. Each candidate core type ({@link
  * OpenBlasKernels#candidates}) is checked and timed in a JVM of its own, started with that OPENBLAS_CORETYPE, in
- * alternating rounds; the fastest one that computed every product correctly is chosen if it beats the first (the
- * safe default, Haswell's) by {@link #MARGIN}; else the default. The Makefile runs it once per CPU (make openblas).
+ * alternating rounds. The first (Haswell's, the safe default) is the choice unless a later one that computed every
+ * product correctly is {@link #MARGIN} faster than the choice so far. The Makefile runs it once per CPU
+ * (make openblas).
  */
 @Command(name = "blas", mixinStandardHelpOptions = true,
         description = {"Check which of OpenBLAS's kernels (OPENBLAS_CORETYPE) multiply correctly on this CPU and how"
-                + " fast, and choose one: the fastest correct one if it is at least 10% faster than Haswell's, else"
-                + " Haswell's. Takes about a minute. The Makefile runs it once per CPU (make openblas)."})
+                + " fast, and choose one: Haswell's, unless kernels that computed every product correctly are at least"
+                + " 10% faster. Takes under a minute. The Makefile runs it once per CPU (make openblas)."})
 final class BlasCommand implements Callable<Integer> {
     /** How much faster than the default a core type must be to be chosen: more than these machines' noise. */
     static final double MARGIN = 1.10;
@@ -72,12 +73,14 @@ final class BlasCommand implements Callable<Integer> {
                 best.merge(c, p, (a, b) -> a.score() >= b.score() ? a : b);
             }
         }
+        // In the candidates' order (the safe default first), a later one replaces the choice only if it is MARGIN
+        // faster than it: kernels alike in speed (SkylakeX's and Cooperlake's products are the same here) keep the
+        // earlier, whatever the noise of the moment says.
         String base = candidates.get(0);
         String chosen = base;
         for (Map.Entry<String, Probe> e : best.entrySet()) {
             Probe p = e.getValue();
-            if (p.usable() && p.score() >= MARGIN * best.get(base).score()
-                    && p.score() > best.get(chosen).score()) {
+            if (p.usable() && p.score() >= MARGIN * best.get(chosen).score()) {
                 chosen = e.getKey();
             }
         }
@@ -101,9 +104,13 @@ final class BlasCommand implements Callable<Integer> {
 
     /** What a candidate's JVM reported, and the core OpenBLAS said it loaded. */
     record Probe(String requested, String loaded, boolean notFound, int exit, ObjectNode result) {
+        /**
+         * Whether the kernels it loaded multiplied every product correctly. A name this OpenBLAS does not take (0.3.19
+         * does not take "Cooperlake") makes it choose by the CPU's features instead, and the probe checked what that
+         * loaded: the same name loads the same kernels on this CPU, which is all a choice here is kept for.
+         */
         boolean usable() {
-            return exit == 0 && !notFound && requested.equalsIgnoreCase(loaded) && result != null
-                    && result.path("correct").asBoolean(false);
+            return exit == 0 && !loaded.equals("?") && result != null && result.path("correct").asBoolean(false);
         }
 
         /** The geometric mean of the two presets' GFLOP/s (0 when unusable). */
@@ -115,15 +122,18 @@ final class BlasCommand implements Callable<Integer> {
             if (exit != 0 || result == null) {
                 return "crashed (exit " + exit + ")";
             }
-            if (notFound || !requested.equalsIgnoreCase(loaded)) {
-                return "not selectable in this OpenBLAS (it loaded " + loaded + ")";
+            String kernels = notFound || !requested.equalsIgnoreCase(loaded)
+                    ? " (a name this OpenBLAS does not take: it chose " + loaded + "'s kernels by the CPU's features)"
+                    : "";
+            if (loaded.equals("?")) {
+                return "OpenBLAS did not say which kernels it loaded";
             }
             if (!result.path("correct").asBoolean(false)) {
-                return "WRONG: " + result.path("failures").path(0).asText();
+                return "WRONG: " + result.path("failures").path(0).asText() + kernels;
             }
             return String.format("correct (%,d products checked), %.1f GFLOP/s per core on cpu's products, %.1f on"
-                    + " gpt's", result.path("products").asLong(), result.path("cpu_gflops").asDouble(),
-                    result.path("gpt_gflops").asDouble());
+                    + " gpt's%s", result.path("products").asLong(), result.path("cpu_gflops").asDouble(),
+                    result.path("gpt_gflops").asDouble(), kernels);
         }
     }
 
