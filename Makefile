@@ -13,9 +13,9 @@ export OMP_NUM_THREADS ?= 1
 # docs/BENCHMARKS.md), so a core type is named here, unless the environment or the command line names one:
 # - Haswell's where the CPU has AVX2 and FMA (all they need; scripts/openblas-coretype.sh): the default, and what
 #   `make test` runs on;
-# - for the jobs in BLAS_JOBS, the one `gpt blas` chose on this CPU: the fastest whose products all checked correct
-#   here, if at least 10% faster than Haswell's (SkylakeX's on some AVX-512 CPUs). It runs once per CPU, about half a
-#   minute, and its choice is kept in target/openblas/ (`make openblas` checks again); OPENBLAS_CHOICE=no skips it.
+# - for the jobs in BLAS_JOBS, the one `gpt blas` chose on this CPU: Haswell's unless kernels whose products all
+#   checked correct here are at least 10% faster (SkylakeX's on some AVX-512 CPUs). It runs once per CPU, about half
+#   a minute, and its choice is kept in target/openblas/ (`make openblas` checks again); OPENBLAS_CHOICE=no skips it.
 OPENBLAS_CHOICE ?= yes
 BLAS_JOBS := train sample bench compare notebooks html notebook-server classroom student-test grade browser-test
 CPU_KEY := $(shell grep -m2 -e '^model name' -e '^flags' /proc/cpuinfo 2>/dev/null | md5sum | cut -c1-12)

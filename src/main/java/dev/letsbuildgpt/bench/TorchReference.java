@@ -101,8 +101,7 @@ public final class TorchReference {
         candidates.addAll(OpenBlasKernels.candidates(OpenBlasKernels.cpuFlags()));
         for (String c : candidates) {
             ProcessBuilder pb = new ProcessBuilder(python, "-c", py).redirectErrorStream(true);
-            coreType = c;
-            bestEnvironment(pb);
+            environment(pb, c);
             pb.environment().put("OPENBLAS_VERBOSE", "2");   // OpenBLAS then says which kernels it loaded
             String name = c == null ? "unset" : c;
             ObjectNode r = Json.SNAKE.createObjectNode();
@@ -180,6 +179,11 @@ public final class TorchReference {
      * builds.
      */
     private void bestEnvironment(ProcessBuilder pb) {
+        environment(pb, coreType);
+    }
+
+    /** The same with the given OpenBLAS kernels (null: none named). */
+    private static void environment(ProcessBuilder pb, String coreType) {
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
         pb.environment().remove("OMP_NUM_THREADS");
         pb.environment().remove("OPENBLAS_L2_SIZE");

@@ -7,6 +7,7 @@ import dev.letsbuildgpt.GptException;
 import dev.letsbuildgpt.bench.BenchConfig;
 import dev.letsbuildgpt.bench.Benchmark;
 import dev.letsbuildgpt.bench.MatmulPeak;
+import dev.letsbuildgpt.bench.OpenBlasKernels;
 import dev.letsbuildgpt.bench.Report;
 import dev.letsbuildgpt.bench.TorchReference;
 import dev.letsbuildgpt.model.Backend;
@@ -204,13 +205,8 @@ final class BenchCommand implements Callable<Integer> {
 
     private static ObjectNode machine(int cores, ObjectNode peaks) throws IOException {
         ObjectNode m = Json.SNAKE.createObjectNode();
-        String cpu = "?";
-        Path info = Path.of("/proc/cpuinfo");
-        if (Files.exists(info)) {
-            cpu = Files.readAllLines(info).stream().filter(l -> l.startsWith("model name"))
-                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("?");
-        }
-        m.put("cpu", cpu);
+        String cpu = OpenBlasKernels.cpuInfo("model name");
+        m.put("cpu", cpu.isEmpty() ? "?" : cpu);
         m.put("cores", cores);
         m.put("memory_gb", Math.round(((com.sun.management.OperatingSystemMXBean)
                 ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 1e9));

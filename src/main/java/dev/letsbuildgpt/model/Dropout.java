@@ -153,11 +153,8 @@ public final class Dropout {
          * output). Draws the masks first.
          */
         public float[] forward(float[] x) {
-            if (draw()) {
-                for (int i = 0; i < x.length; i++) {
-                    x[i] *= keep[i] * keepScale;
-                }
-            }
+            draw();
+            apply(x, 0, 0, x.length);
             return x;
         }
 
@@ -172,9 +169,18 @@ public final class Dropout {
             return dx;
         }
 
-        /** The mask's factor for value i of the shard: 0 or 1/(1-p); 1 when nothing was dropped. */
-        float factor(int i) {
-            return dropped ? keep[i] * keepScale : 1f;
+        /**
+         * x[at .. at + n) times the mask's factors (0 or 1/(1-p)) of the shard's values from .. from + n, in place;
+         * nothing when nothing was dropped. The mask is bytes, so the JIT vectorises this whatever the offsets (a float
+         * array beside x might be x itself: see Sums).
+         */
+        void apply(float[] x, int at, int from, int n) {
+            if (!dropped) {
+                return;
+            }
+            for (int j = 0; j < n; j++) {
+                x[at + j] *= keep[from + j] * keepScale;
+            }
         }
     }
 }

@@ -151,9 +151,9 @@ public final class Head {
     }
 
     /**
-     * How many query rows a block of attention's products has: they are cut into blocks, so that each block multiplies only the keys
-     * its rows can see: with four, 10/16 of the whole [T, T] products' work. Only from 64 rows a block: below that the
-     * calls cost more than they skip (training steps, alternating in one process, best of six: A, T = 64, 30.9 ms in
+     * How many query rows a block of attention's products has: they are cut into blocks, so that each block multiplies
+     * only the keys its rows can see: with four, 10/16 of the whole [T, T] products' work. Only from 64 rows a block:
+     * below that the calls cost more than they skip (training steps, alternating in one process, best of six: A, T = 64, 30.9 ms in
      * four blocks against 27.5 in one; T, T = 32, 7.60 against 7.12; B, T = 256, 7.21 s against 8.29, best of four).
      */
     static int causalBlockRows(int t) {
@@ -327,13 +327,9 @@ public final class Head {
                 return;
             }
             // Copied first, then scaled in place: a loop storing into one float array and reading another at another
-            // index is not vectorised (see Sums); the mask is bytes, which cannot be the same array.
+            // index is not vectorised (see Sums).
             System.arraycopy(att, o, tile, 0, t * t);
-            byte[] keep = d.keep;
-            float scale = heads[i].dropout.keepScale;
-            for (int j = 0, m = b * t * t; j < t * t; j++) {
-                tile[j] *= keep[m + j] * scale;
-            }
+            d.apply(tile, 0, b * t * t, t * t);
             attD.put(0, tile, 0, t * t);
         }
 
@@ -414,7 +410,6 @@ public final class Head {
          */
         private void softmaxBackward(int b, int i) {
             Dropout.Pass d = drop[i];
-            float scale = heads[i].dropout.keepScale;
             float[] dw = rowD;
             float[] w = rowW;
             for (int r = 0, o = a(b, i); r < t; r++, o += t) {
@@ -423,12 +418,7 @@ public final class Head {
                 // The row in arrays of its own, so that the loops are vectorised (see Sums).
                 System.arraycopy(dtile, to, dw, 0, n);
                 System.arraycopy(att, o, w, 0, n);
-                if (d.dropped) {
-                    byte[] keep = d.keep;
-                    for (int j = 0, m = b * t * t + to; j < n; j++) {
-                        dw[j] *= keep[m + j] * scale;
-                    }
-                }
+                d.apply(dw, 0, b * t * t + to, n);
                 float dot = Sums.dot(dw, w, n);
                 for (int j = 0; j < n; j++) {
                     dw[j] = w[j] * (dw[j] - dot);

@@ -64,9 +64,12 @@ public final class LayerNorm {
 
         /** Rows r0..r1-1 of the forward pass (a decoder's window does its row ranges at once). */
         float[] forward(float[] x, int r0, int r1) {
-            float[][] rows = new float[3][dim];   // this call's own: two threads may run row ranges of one pass at once
+            // This call's own rows: two threads may run row ranges of one pass at once.
+            float[] v = new float[dim];
+            float[] h = new float[dim];
+            float[] y = new float[dim];
             for (int row = r0; row < r1; row++) {
-                rstd[row] = normalize(x, row * dim, xhat, out, rows);
+                rstd[row] = normalize(x, row * dim, xhat, out, v, h, y);
             }
             return out;
         }
@@ -106,15 +109,11 @@ public final class LayerNorm {
 
     /**
      * Normalises the row at {@code o}: writes xhat and the output there, returns 1/std (biased variance). Works in
-     * {@code rows}, three arrays of dim of the caller's, so that every loop indexes its arrays alike (see
-     * {@link Sums}).
+     * v, h and y, arrays of dim of the caller's, so that every loop indexes its arrays alike (see {@link Sums}).
      */
-    private float normalize(float[] x, int o, float[] xhat, float[] out, float[][] rows) {
+    private float normalize(float[] x, int o, float[] xhat, float[] out, float[] v, float[] h, float[] y) {
         float[] w = weight.tensor().data;
         float[] b = bias.tensor().data;
-        float[] v = rows[0];
-        float[] h = rows[1];
-        float[] y = rows[2];
         System.arraycopy(x, o, v, 0, dim);
         float mean = Sums.sum(v, dim) / dim;
         for (int j = 0; j < dim; j++) {
@@ -141,7 +140,7 @@ public final class LayerNorm {
                 buffers[i] = new float[dim];
             }
         }
-        normalize(x, 0, buffers[1], buffers[0], new float[][]{buffers[2], buffers[3], buffers[4]});
+        normalize(x, 0, buffers[1], buffers[0], buffers[2], buffers[3], buffers[4]);
         return buffers[0];
     }
 

@@ -33,12 +33,7 @@ final class Sgemm {
     static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, FloatBuffer b,
                      float beta, float[] c) {
         Staging s = STAGING.get();
-        FloatBuffer aD = s.in(s.a, a, m * k);
-        FloatBuffer cD = beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n);
-        openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
-                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, aD, transA ? m : k, at(b, 0),
-                transB ? k : n, beta, cD, n);   // JavaCPP passes a buffer's address at its position
-        cD.get(c, 0, m * n);
+        staged(s, transA, transB, m, n, k, alpha, a, b, beta, beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n), c);
     }
 
     /**
@@ -48,14 +43,20 @@ final class Sgemm {
     static void gemmOnRows(boolean transB, int m, int n, int k, float[] a, FloatBuffer b, float[] bias, int biasAt,
                            float[] c) {
         Staging s = STAGING.get();
-        FloatBuffer aD = s.in(s.a, a, m * k);
         FloatBuffer cD = s.out(m * n);
         for (int r = 0; r < m; r++) {
             cD.put(r * n, bias, biasAt, n);
         }
-        openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasNoTrans,
-                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, 1f, aD, k, at(b, 0), transB ? k : n, 1f,
-                cD, n);
+        staged(s, false, transB, m, n, k, 1f, a, b, 1f, cD, c);
+    }
+
+    /** a into its staging buffer, the product into cD (which holds what beta scales), and cD out into c. */
+    private static void staged(Staging s, boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
+                               FloatBuffer b, float beta, FloatBuffer cD, float[] c) {
+        FloatBuffer aD = s.in(s.a, a, m * k);
+        openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, aD, transA ? m : k, at(b, 0),
+                transB ? k : n, beta, cD, n);   // JavaCPP passes a buffer's address at its position
         cD.get(c, 0, m * n);
     }
 
