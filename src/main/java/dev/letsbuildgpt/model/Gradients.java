@@ -5,10 +5,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One gradient array per tensor of a model's {@link Parameters}, laid out like the tensor. */
+/**
+ * One gradient array per tensor of a model's {@link Parameters}, laid out like the tensor.
+ *
+ * <p>Zeroing is lazy: {@link #zero} marks every array as zero, and an array is filled with zeros only when it is next
+ * read or added to ({@link #of}). A weight's product that sets its whole gradient ({@link #overwrite}) then skips both
+ * the fill and, in BLAS, reading the old values (beta 0: which also spares copying them to native memory).
+ */
 public final class Gradients {
     private final Parameters params;
     private final float[][] g;
+    private final boolean[] zero;   // whether g[t] counts as zero, whatever it holds
 
     public Gradients(Parameters params) {
         this.params = params;
@@ -17,29 +24,69 @@ public final class Gradients {
         for (Parameters.Tensor t : tensors) {
             g[t.id] = new float[t.size()];
         }
+        zero = new boolean[g.length];
     }
 
     /** The gradient of a tensor, to read or to add to. */
     public float[] of(Parameters.Tensor t) {
+        return of(t.id);
+    }
+
+    private float[] of(int t) {
+        if (zero[t]) {
+            Arrays.fill(g[t], 0f);
+            zero[t] = false;
+        }
+        return g[t];
+    }
+
+    /** The gradient of a tensor, for a writer that sets every value of it (its old values are not read). */
+    float[] overwrite(Parameters.Tensor t) {
+        zero[t.id] = false;
         return g[t.id];
     }
 
+    /** Whether a tensor's gradient is zero as far as {@link #zero} knows: a writer may then set it instead of adding. */
+    boolean isZero(Parameters.Tensor t) {
+        return zero[t.id];
+    }
+
     public void zero() {
-        for (float[] a : g) {
-            Arrays.fill(a, 0f);
-        }
+        Arrays.fill(zero, true);
     }
 
     /** Sets this to the sum of {@code parts}, added in their order (so the result does not depend on who computed them). */
     public void sum(List<Gradients> parts) {
+        beforeSum(parts);
+        sum(parts, 0, 1);
+    }
+
+    /**
+     * Part {@code part} of {@code of} of {@link #sum(List)}: that share of every tensor's values. The parts may run on
+     * threads of their own (each value is summed by one of them, in the same order, so the bits are the same), once
+     * {@link #beforeSum} has run.
+     */
+    void sum(List<Gradients> parts, int part, int of) {
         for (int t = 0; t < g.length; t++) {
             float[] out = g[t];
-            System.arraycopy(parts.get(0).g[t], 0, out, 0, out.length);
+            int from = (int) ((long) out.length * part / of);
+            int to = (int) ((long) out.length * (part + 1) / of);
+            System.arraycopy(parts.get(0).g[t], from, out, from, to - from);
             for (int k = 1; k < parts.size(); k++) {
                 float[] add = parts.get(k).g[t];
-                for (int i = 0; i < out.length; i++) {
+                for (int i = from; i < to; i++) {
                     out[i] += add[i];
                 }
+            }
+        }
+    }
+
+    /** The parts' lazy zeros filled (on one thread), before {@link #sum(List, int, int)}'s parts run. */
+    void beforeSum(List<Gradients> parts) {
+        for (int t = 0; t < g.length; t++) {
+            zero[t] = false;
+            for (Gradients p : parts) {
+                p.of(t);
             }
         }
     }
@@ -47,8 +94,8 @@ public final class Gradients {
     /** The global L2 norm over every value (what gradient clipping scales by). */
     public double norm() {
         double sq = 0;
-        for (float[] a : g) {
-            for (float v : a) {
+        for (int t = 0; t < g.length; t++) {
+            for (float v : of(t)) {
                 sq += (double) v * v;
             }
         }

@@ -142,11 +142,11 @@ public final class Head {
 
         /** x [N, C] -> out [N, hs] */
         public float[] forward(float[] x) {
-            return attention.forward(qkv.forward(x));
+            return attention.forward(qkv, x);
         }
 
         public float[] backward(float[] dOut) {
-            return qkv.backward(attention.backward(dOut));
+            return attention.backward(qkv, dOut);
         }
     }
 
@@ -189,7 +189,6 @@ public final class Head {
         final float[] dtile;             // [T, T]: their gradient, then the scores'
         final float[] rowD;              // [T]: a row of dtile, and of the weights, in softmax's backward pass
         final float[] rowW;
-        final float[] dqkv;              // [N, 3W]
         final FloatBuffer qkvD;          // in a decoder's window, the q/k/v product's own output buffer (no copy)
         final boolean qkvDirect;         // whether qkvD holds the forward pass's input already
         final FloatBuffer attD;          // [T, T] for BLAS; [B, H, T, T] for a decoder's window (heads at once)
@@ -221,7 +220,6 @@ public final class Head {
             dtile = s.scratch(owner, "dtile", t * t);
             rowD = s.scratch(owner, "rowD", t);
             rowW = s.scratch(owner, "rowW", t);
-            dqkv = s.scratch(owner, "dqkv", n * 3 * w);
             qkvDirect = qkvOut != null;
             qkvD = qkvDirect ? qkvOut : s.directScratch(owner, "qkv", n * 3 * w);
             attD = s.directScratch(owner, "att", s.parts > 1 ? a : t * t);
@@ -237,13 +235,18 @@ public final class Head {
             return (b * h + head) * t * t;
         }
 
-        /** qkv [N, 3W] -> y [N, W] */
-        float[] forward(float[] qkv) {
+        /** x [N, C] -> y [N, W]: the queries, keys and values from {@code qkvLayer}, then every head's attention. */
+        float[] forward(Linear.Pass qkvLayer, float[] x) {
+            if (qkvDirect) {   // a decoder's window in parts: the product is left in qkvD (the layer's own buffer)
+                return forward(qkvLayer.forward(x));
+            }
+            return forward(qkvLayer.forward(x, qkvD));   // written where the heads' products read it, and kept
+        }
+
+        /** qkv [N, 3W] -> y [N, W], with qkv in qkvD too. */
+        private float[] forward(float[] qkv) {
             this.qkv = qkv;
             int ld = 3 * w;
-            if (!qkvDirect) {
-                Sgemm.put(qkv, qkvD);
-            }
             if (s.parts > 1 && !s.training) {
                 // A decoder's window: the heads in groups at once, each head's scores, softmax and sum on one thread.
                 Parallel.run(s.parts, p -> {
@@ -363,13 +366,20 @@ public final class Head {
          * dy [N, W] -> d qkv [N, 3W]. The products skip what causality makes zero, as the forward pass does: those
          * giving a row of the weights' or the scores' gradient stop at the row's block (rows r0..r1-1, keys 0..r1-1),
          * and those summing over query rows (the keys' and values' gradients) start at the block of their keys (keys
-         * c0..c1-1 are seen by rows c0..T-1 only), reading the zeros above the diagonal that the tile holds.
+         * c0..c1-1 are seen by rows c0..T-1 only), reading the zeros above the diagonal that the tile holds. The
+         * gradient of the queries, keys and values goes on to {@code qkvLayer}'s backward pass where it lies, in
+         * native memory; returns that layer's dx.
          */
-        float[] backward(float[] dy) {
+        float[] backward(Linear.Pass qkvLayer, float[] dy) {
+            Sgemm.put(dy, yD);
+            return backward(qkvLayer);
+        }
+
+        /** The same with dy [N, W] in {@link #yD} already (where the projection's backward pass leaves it). */
+        float[] backward(Linear.Pass qkvLayer) {
             int ld = 3 * w;
             int rows = causalBlockRows(t);
             Sgemm.put(qkv, qkvD);     // the direct buffers are shared between blocks: fill them again
-            Sgemm.put(dy, yD);
             for (int b = 0; b < s.batch; b++) {
                 for (int i = 0; i < h; i++) {
                     int q = q(b, i);
@@ -400,8 +410,7 @@ public final class Head {
                     }
                 }
             }
-            Sgemm.get(dqkvD, dqkv);
-            return dqkv;
+            return qkvLayer.backward(dqkvD, null);
         }
 
         /**

@@ -112,6 +112,28 @@ public final class Linear {
             return y;
         }
 
+        /**
+         * The same (not in a decoder's window), the product also left in {@code into}, a direct [N, out] buffer where
+         * the next products read it in place (attention's queries, keys and values): no second copy to native memory.
+         */
+        float[] forward(float[] x, FloatBuffer into) {
+            this.x = x;
+            Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()),
+                    bias == null ? null : bias.tensor().data, bias == null ? 0 : bias.index(0, 0), into, y);
+            return y;
+        }
+
+        /**
+         * The same with x also in a direct buffer (at 0), as attention leaves its output: BLAS reads it there. The
+         * array is kept for the backward pass.
+         */
+        float[] forward(FloatBuffer xD, float[] x) {
+            this.x = x;
+            Sgemm.gemmOnRows(transposed, s.rows, out, in, xD, s.directWeight(weight.tensor()),
+                    bias == null ? null : bias.tensor().data, bias == null ? 0 : bias.index(0, 0), y);
+            return y;
+        }
+
         /** Rows r0..r1-1 of the forward pass, of a decoder's window (through direct buffers, on any thread). */
         float[] forward(float[] x, int r0, int r1) {
             this.x = x;
@@ -218,10 +240,46 @@ public final class Linear {
 
         /** dy [N, out] -> dx [N, in]; adds x^T dy to the weight's gradient and the column sums of dy to the bias's. */
         public float[] backward(float[] dy) {
+            return backward(Sgemm.stage(dy, s.rows * out), dy);   // copied to native memory once, for both products
+        }
+
+        /**
+         * The same with dy [N, out] in a direct buffer (at 0), where both products read it: as attention leaves its
+         * queries', keys' and values' gradient. Its array, {@code dy}, is read only for a bias, and may be null.
+         */
+        float[] backward(FloatBuffer dyD, float[] dy) {
+            weightGradients(dyD, dy);
+            Sgemm.gemm(false, !transposed, s.rows, in, out, 1f, dyD, s.directWeight(weight.tensor()), 0f, dx);
+            return dx;
+        }
+
+        /**
+         * The same with dx [N, in] left in a direct buffer (at 0) instead of an array, for the next products to read
+         * there (attention's, after its projection).
+         */
+        void backward(float[] dy, FloatBuffer dxD) {
+            FloatBuffer dyD = Sgemm.stage(dy, s.rows * out);
+            weightGradients(dyD, dy);
+            Sgemm.gemm(false, !transposed, s.rows, in, out, 1f, dyD, 0, out, s.directWeight(weight.tensor()), 0,
+                    transposed ? in : out, 0f, dxD, 0, in);
+        }
+
+        /** Adds x^T dy to the weight's gradient and the column sums of dy to the bias's; dy's array may be null. */
+        private void weightGradients(FloatBuffer dyD, float[] dy) {
+            if (bias != null && dy == null) {
+                dy = s.scratch(name, "dy", s.rows * out);
+                dyD.get(0, dy, 0, s.rows * out);
+            }
+            // The weight's gradient is set, not added to, while it is still zero (the common case: a weight with one
+            // use a pass): BLAS then does not read it, and it is not copied to native memory first.
+            Parameters.Tensor t = weight.tensor();
+            boolean set = weight.isWhole() && s.grads.isZero(t);
+            float[] dw = set ? s.grads.overwrite(t) : s.grad(t);
+            float beta = set ? 0f : 1f;
             if (transposed) {
-                Sgemm.gemm(true, false, out, in, s.rows, 1f, dy, x, 1f, s.grad(weight.tensor()));   // (x^T dy)^T
+                Sgemm.gemm(true, false, out, in, s.rows, 1f, dyD, x, beta, dw);   // (x^T dy)^T
             } else {
-                Sgemm.gemm(true, false, in, out, s.rows, 1f, x, dy, 1f, s.grad(weight.tensor()));
+                Sgemm.gemm(true, false, in, out, s.rows, 1f, x, dyD, beta, dw);
             }
             if (bias != null) {   // each row of dy copied out first, so that the JIT vectorises the sum (see Sums)
                 float[] db = s.grad(bias.tensor());
@@ -233,8 +291,6 @@ public final class Linear {
                     }
                 }
             }
-            Sgemm.gemm(false, !transposed, s.rows, in, out, 1f, dy, s.directWeight(weight.tensor()), 0f, dx);
-            return dx;
         }
     }
 

@@ -73,8 +73,13 @@ public final class MultiHeadAttention {
 
         /** x [N, C] -> [N, C] */
         public float[] forward(float[] x) {
-            float[] y = attention.forward(qkv.forward(x));        // [N, H*hs]: the heads side by side
-            return proj == null ? y : dropout.forward(proj.forward(y));
+            float[] y = attention.forward(qkv, x);                // [N, H*hs]: the heads side by side
+            if (proj == null) {
+                return y;
+            }
+            // The projection reads the heads' outputs where their products wrote them (a block's window in parts
+            // goes through forwardHeads instead).
+            return dropout.forward(attention.s.parts > 1 ? proj.forward(y) : proj.forward(attention.yD, y));
         }
 
         /**
@@ -111,7 +116,7 @@ public final class MultiHeadAttention {
 
         public float[] backward(float[] dOut) {
             float[] dy = proj == null ? dOut : proj.backward(dropout.backward(dOut));
-            return qkv.backward(attention.backward(dy));
+            return attention.backward(qkv, dy);
         }
     }
 

@@ -37,27 +37,78 @@ final class Sgemm {
     }
 
     /**
+     * The first n values of an array in a direct buffer of the thread's, for several products to read (a layer's dy,
+     * which both of its backward products take): it stays there until the thread's next call of this.
+     */
+    static FloatBuffer stage(float[] a, int n) {
+        Staging s = STAGING.get();
+        return s.in(s.d, a, n);
+    }
+
+    /** c = alpha op(a) op(b) + beta c, a already in a direct buffer (from {@link #stage}), b a whole array. */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, float[] b,
+                     float beta, float[] c) {
+        Staging s = STAGING.get();
+        staged(s, transA, transB, m, n, k, alpha, a, s.in(s.b, b, k * n), beta,
+                beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n), c);
+    }
+
+    /** The same with both a and b in direct buffers. */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, FloatBuffer b,
+                     float beta, float[] c) {
+        Staging s = STAGING.get();
+        staged(s, transA, transB, m, n, k, alpha, a, b, beta, beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n), c);
+    }
+
+    /**
      * c [m, n] = bias + a [m, k] op(b), the bias [n] (at {@code biasAt} in its array) on every row: c's buffer is filled
      * with rows of the bias, and BLAS adds the product to it (beta 1), instead of a pass of Java over c after.
      */
     static void gemmOnRows(boolean transB, int m, int n, int k, float[] a, FloatBuffer b, float[] bias, int biasAt,
                            float[] c) {
+        gemmOnRows(transB, m, n, k, a, b, bias, biasAt, STAGING.get().out(m * n), c);
+    }
+
+    /**
+     * The same into a given direct buffer cD [m, n] as well as c, for the next products to read there (attention's
+     * queries, keys and values); without a bias (null), c = a op(b).
+     */
+    static void gemmOnRows(boolean transB, int m, int n, int k, float[] a, FloatBuffer b, float[] bias, int biasAt,
+                           FloatBuffer cD, float[] c) {
+        if (bias != null) {
+            for (int r = 0; r < m; r++) {
+                cD.put(r * n, bias, biasAt, n);
+            }
+        }
+        staged(STAGING.get(), false, transB, m, n, k, 1f, a, b, bias == null ? 0f : 1f, cD, c);
+    }
+
+    /** c [m, n] = bias + a [m, k] op(b) as above, a in a direct buffer already (at 0). */
+    static void gemmOnRows(boolean transB, int m, int n, int k, FloatBuffer aD, FloatBuffer b, float[] bias,
+                           int biasAt, float[] c) {
         Staging s = STAGING.get();
         FloatBuffer cD = s.out(m * n);
-        for (int r = 0; r < m; r++) {
-            cD.put(r * n, bias, biasAt, n);
+        if (bias != null) {
+            for (int r = 0; r < m; r++) {
+                cD.put(r * n, bias, biasAt, n);
+            }
         }
-        staged(s, false, transB, m, n, k, 1f, a, b, 1f, cD, c);
+        staged(s, false, transB, m, n, k, 1f, aD, b, bias == null ? 0f : 1f, cD, c);
     }
 
     /** a into its staging buffer, the product into cD (which holds what beta scales), and cD out into c. */
     private static void staged(Staging s, boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
                                FloatBuffer b, float beta, FloatBuffer cD, float[] c) {
-        FloatBuffer aD = s.in(s.a, a, m * k);
+        staged(s, transA, transB, m, n, k, alpha, s.in(s.a, a, m * k), b, beta, cD, c);
+    }
+
+    /** The same with a in a direct buffer already. */
+    private static void staged(Staging s, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               FloatBuffer aD, FloatBuffer b, float beta, FloatBuffer cD, float[] c) {
         openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
-                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, aD, transA ? m : k, at(b, 0),
-                transB ? k : n, beta, cD, n);   // JavaCPP passes a buffer's address at its position
-        cD.get(c, 0, m * n);
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, at(aD, 0), transA ? m : k, at(b, 0),
+                transB ? k : n, beta, at(cD, 0), n);   // JavaCPP passes a buffer's address at its position
+        cD.get(0, c, 0, m * n);   // absolute: cD may be a buffer left at another position
     }
 
     /**
@@ -68,6 +119,7 @@ final class Sgemm {
         final FloatBuffer[] a = new FloatBuffer[1];
         final FloatBuffer[] b = new FloatBuffer[1];
         final FloatBuffer[] c = new FloatBuffer[1];
+        final FloatBuffer[] d = new FloatBuffer[1];   // for {@link #stage}
 
         /** The first n values of {@code from} in the buffer of {@code slot}, positioned at 0. */
         FloatBuffer in(FloatBuffer[] slot, float[] from, int n) {

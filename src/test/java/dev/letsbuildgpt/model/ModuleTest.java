@@ -216,6 +216,37 @@ class ModuleTest {
         assertClose(g.gradients(feed, 0, "loss").getGradients().get("emb.weight"), s.grads.named("emb.weight"), "d table");
     }
 
+    /**
+     * Gradients are zeroed lazily, and a weight's first product after {@code zero()} sets its gradient (BLAS's beta 0)
+     * instead of adding to it: stale values must not leak in, and a second use must add, not set.
+     */
+    @Test
+    void aWeightsGradientIsSetAfterZeroingAndAddedToByALaterUse() {
+        Parameters p = new Parameters(15);
+        Linear l = new Linear(p, "lin", C, 7, true);
+        Shard s = new Shard(p, B, T, 0, true);
+        Random r = new Random(16);
+        float[] x = random(r, B * T * C);
+        float[] dy = random(r, B * T * 7);
+        for (String name : java.util.List.of("lin.weight", "lin.bias")) {
+            java.util.Arrays.fill(s.grads.of(p.parameter(name).tensor()), 123f);   // a last step's gradient
+        }
+        s.grads.zero();
+        Linear.Pass f = l.pass(s);
+        f.forward(x);
+        f.backward(dy);
+        Map<String, float[]> once = s.grads.byName();
+        f.backward(dy);
+        Map<String, float[]> twice = s.grads.byName();
+        for (String name : once.keySet()) {
+            for (int i = 0; i < once.get(name).length; i++) {
+                float v = once.get(name)[i];
+                assertTrue(Math.abs(v) < 100, name + " holds none of the stale values");
+                assertEquals(2 * v, twice.get(name)[i], 1e-5 * Math.abs(v), name + ": the second use adds");
+            }
+        }
+    }
+
     /** Weight tying: the output layer reads the embedding's table transposed, and both gradients reach the table. */
     @Test
     void aLinearTiedToAnEmbeddingSharesItsTable() {
