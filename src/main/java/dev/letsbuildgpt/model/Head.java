@@ -350,7 +350,7 @@ public final class Head {
                 }
                 float sum = 0f;
                 for (int j = 0; j <= last; j++) {
-                    float e = (float) Math.exp(a[o + j] - max);
+                    float e = Exp.exp(a[o + j] - max);
                     a[o + j] = e;
                     sum += e;
                 }
@@ -536,7 +536,7 @@ public final class Head {
             }
             float sum = 0;
             for (int j = 0; j <= pos; j++) {
-                wei[j] = (float) Math.exp(wei[j] - max);
+                wei[j] = Exp.exp(wei[j] - max);
                 sum += wei[j];
             }
             for (int j = 0; j <= pos; j++) {
