@@ -5,8 +5,11 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * Where and how the models compute: ND4J's backend (CPU or GPU) and the threads of the CPU fast path.
@@ -105,6 +108,40 @@ public final class Backend {
             Nd4j.getEnvironment().setMaxMasterThreads(1);
             Nd4j.getBlasWrapper().lapack();  // make sure the BLAS backend is loaded before it is configured
             Nd4j.factory().blas().setMaxThreads(1);
+        }
+    }
+
+    /**
+     * Runs work(0) .. work(n - 1) on the fast path's threads (the pool's and this one), each exactly once, each thread
+     * taking the next not yet taken; returns when all are done, throwing the first failure.
+     */
+    public static void onThreads(int n, IntConsumer work) {
+        AtomicInteger next = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(n);
+        RuntimeException[] failure = new RuntimeException[1];
+        Runnable take = () -> {
+            for (int k; (k = next.getAndIncrement()) < n; done.countDown()) {
+                try {
+                    work.accept(k);
+                } catch (RuntimeException e) {
+                    synchronized (failure) {
+                        failure[0] = failure[0] == null ? e : failure[0];
+                    }
+                }
+            }
+        };
+        for (int i = 1; i < Math.min(Backend.threads(), n); i++) {
+            Backend.pool().execute(take);   // a helper that starts late finds nothing left and ends
+        }
+        take.run();
+        try {
+            done.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        if (failure[0] != null) {
+            throw failure[0];
         }
     }
 

@@ -2,8 +2,6 @@ package dev.letsbuildgpt.model;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The CPU fast path over a whole batch: the batch split into a fixed number of {@link Shard}s of whole sequences,
@@ -92,7 +90,7 @@ public final class Shards implements Backprop {
         }
         total.beforeSum(parts);
         int threads = Backend.threads();
-        onThreads(threads, p -> total.sum(parts, p, threads));   // summed alone, one core of two was idle: 4 % of A's step
+        Backend.onThreads(threads, p -> total.sum(parts, p, threads));   // summed alone, one core of two was idle: 4 % of A's step
         return loss;
     }
 
@@ -140,46 +138,12 @@ public final class Shards implements Backprop {
         int positions = batch * time;
         double[] sums = new double[shards.length];
         // Each thread takes the next shard not yet taken; which thread computes which shard changes nothing.
-        onThreads(shards.length, k -> sums[k] = pass(k, x, y, training, dropoutSeed, backward, positions));
+        Backend.onThreads(shards.length, k -> sums[k] = pass(k, x, y, training, dropoutSeed, backward, positions));
         double sum = 0;
         for (double s : sums) {   // in shard order
             sum += s;
         }
         return y == null ? Double.NaN : sum / positions;
-    }
-
-    /**
-     * Runs work(0) .. work(n - 1) on the fast path's threads (the pool's and this one), each exactly once, each thread
-     * taking the next not yet taken; returns when all are done, throwing the first failure.
-     */
-    private static void onThreads(int n, java.util.function.IntConsumer work) {
-        AtomicInteger next = new AtomicInteger();
-        CountDownLatch done = new CountDownLatch(n);
-        RuntimeException[] failure = new RuntimeException[1];
-        Runnable take = () -> {
-            for (int k; (k = next.getAndIncrement()) < n; done.countDown()) {
-                try {
-                    work.accept(k);
-                } catch (RuntimeException e) {
-                    synchronized (failure) {
-                        failure[0] = failure[0] == null ? e : failure[0];
-                    }
-                }
-            }
-        };
-        for (int i = 1; i < Math.min(Backend.threads(), n); i++) {
-            Backend.pool().execute(take);   // a helper that starts late finds nothing left and ends
-        }
-        take.run();
-        try {
-            done.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-        if (failure[0] != null) {
-            throw failure[0];
-        }
     }
 
     /** One shard: its tokens in, forward, and (with targets) the loss and, if asked, the backward pass. */
