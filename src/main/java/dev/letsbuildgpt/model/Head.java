@@ -330,9 +330,11 @@ public final class Head {
                 return;
             }
             // Copied first, then scaled in place: a loop storing into one float array and reading another at another
-            // index is not vectorised (see Sums).
+            // index is not vectorised (see Sums). Only each row's weights up to its position: the rest are 0.
             System.arraycopy(att, o, tile, 0, t * t);
-            d.apply(tile, 0, b * t * t, t * t);
+            for (int r = 0; r < t; r++) {
+                d.apply(tile, r * t, b * t * t + r * t, r + 1);
+            }
             attD.put(0, tile, 0, t * t);
         }
 
