@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
 @Command(name = "blas", mixinStandardHelpOptions = true,
         description = {"Check which of OpenBLAS's kernels (OPENBLAS_CORETYPE) multiply correctly on this CPU and how"
                 + " fast, and choose one: Haswell's, unless kernels that computed every product correctly are at least"
-                + " 10% faster. Takes under a minute. The Makefile runs it once per CPU (make openblas)."})
+                + " 10%% faster. Takes under a minute. The Makefile runs it once per CPU (make openblas)."})
 final class BlasCommand implements Callable<Integer> {
     /** How much faster than the default a core type must be to be chosen: more than these machines' noise. */
     static final double MARGIN = 1.10;
