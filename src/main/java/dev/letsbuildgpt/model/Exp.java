@@ -8,7 +8,8 @@ package dev.letsbuildgpt.model;
  * <p>Why not Math.exp: JDK 17 computes it in double precision through a stub the JIT never vectorises: 9.6 ns a
  * value in a softmax loop on this project's Intel Xeon, where this takes 3.7 (scripts/microbench/SoftmaxExp.java); the
  * exponentials were about 4 % of a training step on the cpu preset and of a gpt decoder's window (async-profiler).
- * ND4J's native exp is faster still (2.5 ns) but works on ND4J arrays, while softmax's rows are Java arrays.
+ * ND4J's native exp is faster still (2.5 ns) but works on ND4J arrays, while softmax's rows are Java arrays. On the
+ * AMD EPYC of earlier runs Math.exp took 4.9 ns and a polynomial like this one 5.3 (docs/BENCHMARKS.md): a wash there.
  *
  * <p>How (the method of Cephes' expf): x = n ln 2 + r with n an integer and |r| <= ln2 / 2; e^r from a degree-7
  * polynomial; 2^n built directly as a float's exponent bits. ln 2 is split in two parts, the first with few enough
