@@ -115,8 +115,11 @@ public final class MultiHeadAttention {
         }
 
         public float[] backward(float[] dOut) {
-            float[] dy = proj == null ? dOut : proj.backward(dropout.backward(dOut));
-            return attention.backward(qkv, dy);
+            if (proj == null) {
+                return attention.backward(qkv, dOut);
+            }
+            proj.backward(dropout.backward(dOut), attention.yD);   // the heads' dy, left where their products read it
+            return attention.backward(qkv);
         }
     }
 
