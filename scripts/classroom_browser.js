@@ -65,6 +65,9 @@ async function runCell(page, code) {
 
 async function student(page, chapter, out, other, secret) {
   await login(page);
+  // A login can land on the hub's spawn-pending page while their server is still starting (seen in a CI run on a
+  // busy machine: their folder then listed nothing); that page moves on to the server once it answers.
+  await page.waitForFunction(u => location.pathname.startsWith(`/user/${u}/`), {timeout: 120000, polling: 500}, user);
   await page.goto(`${hub}/user/${user}/tree/chapters`, {waitUntil: 'networkidle2'});
   const listed = await page.$$eval('#notebook_list .item_link', a => a.map(x => x.textContent.trim()));
   if (!listed.some(n => n.startsWith(chapter))) fail(`${chapter} is not in their chapters/ (listed: ${listed.join(', ')})`);
