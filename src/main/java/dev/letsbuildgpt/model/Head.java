@@ -189,8 +189,9 @@ public final class Head {
         final float[] dtile;             // [T, T]: their gradient, then the scores'
         final float[] rowD;              // [T]: a row of dtile, and of the weights, in softmax's backward pass
         final float[] rowW;
-        final FloatBuffer qkvD;          // in a decoder's window, the q/k/v product's own output buffer (no copy)
-        final boolean qkvDirect;         // whether qkvD holds the forward pass's input already
+        final FloatBuffer qkvD;          // [N, 3W]: the q/k/v product, where the heads' products read it (the layer
+                                         // writes it there; in a decoder's window in parts, the layer's own buffer)
+        final boolean qkvDirect;         // whether qkvD is that layer's own buffer
         final FloatBuffer attD;          // [T, T] for BLAS; [B, H, T, T] for a decoder's window (heads at once)
         final FloatBuffer yD;
         final FloatBuffer dqkvD;
