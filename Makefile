@@ -281,7 +281,8 @@ docker-lint: $(DOCKERFILE_UTILS)
 compare: $(JAR)
 	$(JAVA) $(JAVA_OPTS) -jar $(JAR) compare $(ARGS)
 
-# Training and sampling speed and peak memory beside the PyTorch reference (docs/BENCHMARKS.md); under 6 minutes here.
+# Training and sampling speed and peak memory beside the PyTorch reference (docs/BENCHMARKS.md); 12-16 minutes on the 2-core
+# machines here (two rounds, 2026-12-06).
 # Installs Debian's PyTorch first (scripts/install-system-packages.sh bench); CONFIGS=T,A for the quick ones.
 CONFIGS ?= T,A,B
 bench: $(JAR)
