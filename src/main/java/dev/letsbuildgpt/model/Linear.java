@@ -103,12 +103,9 @@ public final class Linear {
                 return y;
             }
             this.x = x;
-            if (bias == null) {
-                Sgemm.gemm(false, transposed, s.rows, out, in, 1f, x, s.directWeight(weight.tensor()), 0f, y);
-            } else {   // the product added to rows of the bias, in BLAS: no pass of its own over y
-                Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), bias.tensor().data,
-                        bias.index(0, 0), y);
-            }
+            // The product added to rows of the bias, in BLAS: no pass of its own over y.
+            Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), biasValues(), biasAt(),
+                    y);
             return y;
         }
 
@@ -118,8 +115,8 @@ public final class Linear {
          */
         float[] forward(float[] x, FloatBuffer into) {
             this.x = x;
-            Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()),
-                    bias == null ? null : bias.tensor().data, bias == null ? 0 : bias.index(0, 0), into, y);
+            Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), biasValues(), biasAt(),
+                    into, y);
             return y;
         }
 
@@ -129,9 +126,18 @@ public final class Linear {
          */
         float[] forward(FloatBuffer xD, float[] x) {
             this.x = x;
-            Sgemm.gemmOnRows(transposed, s.rows, out, in, xD, s.directWeight(weight.tensor()),
-                    bias == null ? null : bias.tensor().data, bias == null ? 0 : bias.index(0, 0), y);
+            Sgemm.gemmOnRows(transposed, s.rows, out, in, xD, s.directWeight(weight.tensor()), biasValues(), biasAt(),
+                    y);
             return y;
+        }
+
+        /** The bias's tensor and where the bias starts in it, for {@link Sgemm#gemmOnRows}: null and 0 without one. */
+        private float[] biasValues() {
+            return bias == null ? null : bias.tensor().data;
+        }
+
+        private int biasAt() {
+            return bias == null ? 0 : bias.index(0, 0);
         }
 
         /** Rows r0..r1-1 of the forward pass, of a decoder's window (through direct buffers, on any thread). */
@@ -162,8 +168,8 @@ public final class Linear {
          * writing column ranges of one array would share the cache lines at the ranges' edges.
          */
         void columns(int c0, int c1, float[] to) {
-            float[] b = bias == null ? null : bias.tensor().data;
-            int at = bias == null ? 0 : bias.index(0, 0);
+            float[] b = biasValues();
+            int at = biasAt();
             int n = c1 - c0;
             for (int r = 0, o = 0; r < s.rows; r++, o += n) {
                 yD.get(r * out + c0, to, o, n);

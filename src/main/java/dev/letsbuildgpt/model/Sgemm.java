@@ -37,7 +37,7 @@ final class Sgemm {
     static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, FloatBuffer b,
                      float beta, float[] c) {
         Staging s = STAGING.get();
-        staged(s, transA, transB, m, n, k, alpha, a, b, beta, beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n), c);
+        staged(s, transA, transB, m, n, k, alpha, a, b, beta, s.output(beta, c, m * n), c);
     }
 
     /**
@@ -54,14 +54,14 @@ final class Sgemm {
                      float beta, float[] c) {
         Staging s = STAGING.get();
         staged(s, transA, transB, m, n, k, alpha, a, s.in(s.b, b, k * n), beta,
-                beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n), c);
+                s.output(beta, c, m * n), c);
     }
 
     /** The same with both a and b in direct buffers. */
     static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, FloatBuffer b,
                      float beta, float[] c) {
         Staging s = STAGING.get();
-        staged(s, transA, transB, m, n, k, alpha, a, b, beta, beta == 0f ? s.out(m * n) : s.in(s.c, c, m * n), c);
+        staged(s, transA, transB, m, n, k, alpha, a, b, beta, s.output(beta, c, m * n), c);
     }
 
     /**
@@ -131,6 +131,11 @@ final class Sgemm {
             FloatBuffer d = of(slot, n);
             d.put(from, 0, n);
             return d.position(0);
+        }
+
+        /** The output's buffer: c's first n values copied in when beta scales them, else as it is. */
+        FloatBuffer output(float beta, float[] c, int n) {
+            return beta == 0f ? out(n) : in(this.c, c, n);
         }
 
         /** The output's buffer, its old values not needed. */
