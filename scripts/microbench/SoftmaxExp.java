@@ -13,9 +13,16 @@ import java.nio.FloatBuffer;
  * - Math.exp: (float) Math.exp(x), what Head's softmax did before, summed as softmax sums;
  * - Exp.exp: the project's float exp (model/Exp), the same loop;
  * - ND4J: ND4J's native Exp op in place on an array in native memory (the tile copied in first, as it would be).
+ *
+ * With the argument {@code sweep}: Exp.exp against Math.exp on every float of [-87, 88], the largest error in units in
+ * the last place and where (about a minute; ExpTest checks every 101st of them).
  */
 public class SoftmaxExp {
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("sweep")) {
+            sweep();
+            return;
+        }
         int n = 256 * 256;
         float[] scores = new float[n];
         java.util.Random r = new java.util.Random(1);
@@ -55,5 +62,26 @@ public class SoftmaxExp {
             System.out.printf("Math.exp %.2f ns, Exp.exp %.2f ns, ND4J %.2f ns a value (sums %.3f, %.3f)%n",
                     (t1 - t0) / (double) reps / n, (t2 - t1) / (double) reps / n, (t3 - t2) / (double) reps / n, s1, s2);
         }
+    }
+
+    static void sweep() {
+        double worst = 0;
+        float at = 0;
+        long count = 0;
+        for (float lim : new float[]{88f, -87f}) {
+            long end = Float.floatToRawIntBits(lim) & 0xffffffffL;
+            for (long b = lim > 0 ? 0 : 0x80000000L; b <= end; b++) {
+                float x = Float.intBitsToFloat((int) b);
+                double e = Math.exp(x);
+                double ulps = Math.abs(dev.letsbuildgpt.model.Exp.exp(x) - e) / Math.ulp((float) e);
+                count++;
+                if (ulps > worst) {
+                    worst = ulps;
+                    at = x;
+                }
+            }
+        }
+        System.out.printf("%,d floats of [-87, 88]: at most %.4f units in the last place from e^x, at x = %s%n", count,
+                worst, at);
     }
 }
