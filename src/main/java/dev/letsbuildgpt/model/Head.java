@@ -189,6 +189,7 @@ public final class Head {
         final float[] dtile;             // [T, T]: their gradient, then the scores'
         final float[] rowD;              // [T]: a row of dtile, and of the weights, in softmax's backward pass
         final float[] rowW;
+        final Exp.Buffers[] exp;         // softmax's, one per thread the pass runs on
         final FloatBuffer qkvD;          // [N, 3W]: the q/k/v product, where the heads' products read it (the layer
                                          // writes it there; in a decoder's window in parts, the layer's own buffer)
         final boolean qkvDirect;         // whether qkvD is that layer's own buffer
@@ -221,6 +222,8 @@ public final class Head {
             dtile = s.scratch(owner, "dtile", t * t);
             rowD = s.scratch(owner, "rowD", t);
             rowW = s.scratch(owner, "rowW", t);
+            exp = new Exp.Buffers[Math.max(1, s.parts)];
+            Arrays.setAll(exp, p -> new Exp.Buffers(t));
             qkvDirect = qkvOut != null;
             qkvD = qkvDirect ? qkvOut : s.directScratch(owner, "qkv", n * 3 * w);
             attD = s.directScratch(owner, "att", s.parts > 1 ? a : t * t);
@@ -253,7 +256,7 @@ public final class Head {
                 Parallel.run(s.parts, p -> {
                     for (int b = 0; b < s.batch; b++) {
                         for (int i = p * h / s.parts; i < (p + 1) * h / s.parts; i++) {
-                            attend(b, i);
+                            attend(b, i, exp[p]);
                         }
                     }
                 });
@@ -276,7 +279,7 @@ public final class Head {
                             attD.get(r * t, att, a + r * t, r1);
                         }
                     }
-                    causalSoftmax(att, (b * h + i) * t, (b * h + i + 1) * t);
+                    causalSoftmax(att, (b * h + i) * t, (b * h + i + 1) * t, exp[0]);
                     putDropped(b, i);
                     for (int r0 = 0; r0 < t; r0 += rows) {
                         int r1 = Math.min(t, r0 + rows);
@@ -290,7 +293,7 @@ public final class Head {
         }
 
         /** One sequence's head without dropout, start to end, in the decoder's [B, H, T, T] buffer (heads at once). */
-        void attend(int b, int i) {
+        void attend(int b, int i, Exp.Buffers buffers) {
             int ld = 3 * w;
             int a = a(b, i);
             int q = q(b, i);
@@ -304,7 +307,7 @@ public final class Head {
                 for (int r = r0; r < r1; r++) {
                     attD.get(a + r * t, att, a + r * t, r1);
                 }
-                causalSoftmax(att, (b * h + i) * t + r0, (b * h + i) * t + r1);
+                causalSoftmax(att, (b * h + i) * t + r0, (b * h + i) * t + r1, buffers);
                 for (int r = r0; r < r1; r++) {
                     attD.put(a + r * t, att, a + r * t, r1);
                 }
@@ -343,7 +346,7 @@ public final class Head {
          * Softmax of each of rows r0..r1-1 of the [B, H, T, T] weights (one row per query) over the positions up to
          * its own; the later ones get weight 0.
          */
-        private void causalSoftmax(float[] a, int r0, int r1) {
+        private void causalSoftmax(float[] a, int r0, int r1, Exp.Buffers buffers) {
             for (int r = r0; r < r1; r++) {
                 int o = r * t;
                 int last = r % t;   // the query's position
@@ -351,13 +354,7 @@ public final class Head {
                 for (int j = 0; j <= last; j++) {
                     max = Math.max(max, a[o + j]);
                 }
-                float sum = 0f;
-                for (int j = 0; j <= last; j++) {
-                    float e = Exp.exp(a[o + j] - max);
-                    a[o + j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
+                float inv = 1f / Exp.expShifted(a, o, last + 1, max, buffers);
                 for (int j = 0; j <= last; j++) {
                     a[o + j] *= inv;
                 }
@@ -452,12 +449,14 @@ public final class Head {
         // page fault (see Linear#step).
         final float[] out;        // [heads * hs]
         final float[][] wei;      // per group of heads: [block_size]
+        final Exp.Buffers[] exp;  // per group of heads, for softmax
 
         Cache(int heads, int blockSize, int headSize) {
             keys = new float[heads][blockSize * headSize];
             values = new float[heads][blockSize * headSize];
             out = new float[heads * headSize];
             wei = new float[2][blockSize];
+            exp = new Exp.Buffers[]{new Exp.Buffers(blockSize), new Exp.Buffers(blockSize)};
         }
     }
 
@@ -501,10 +500,10 @@ public final class Head {
         Arrays.fill(out, 0f);
         if (heads > 1 && (long) heads * headSize * (pos + 1) >= SPLIT_STEP_WORK) {
             // The heads in two groups at once: each head's sums are its own, so the split changes no bit.
-            Parallel.run(2, p -> attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[p], p * heads / 2,
+            Parallel.run(2, p -> attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[p], c.exp[p], p * heads / 2,
                     (p + 1) * heads / 2));
         } else {
-            attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[0], 0, heads);
+            attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[0], c.exp[0], 0, heads);
         }
         return out;
     }
@@ -519,7 +518,7 @@ public final class Head {
 
     /** {@link #attendStep} for heads h0..h1-1, into their columns of out; wei: [pos + 1] or longer, for the weights. */
     private static void attendHeads(Cache c, float[] qkvRow, int pos, int heads, int headSize, float[] out,
-                                    float[] wei, int h0, int h1) {
+                                    float[] wei, Exp.Buffers buffers, int h0, int h1) {
         int w = heads * headSize;
         float scale = (float) Math.pow(headSize, -0.5);
         for (int h = h0; h < h1; h++) {
@@ -537,11 +536,7 @@ public final class Head {
                 wei[j] = sc * scale;
                 max = Math.max(max, wei[j]);
             }
-            float sum = 0;
-            for (int j = 0; j <= pos; j++) {
-                wei[j] = Exp.exp(wei[j] - max);
-                sum += wei[j];
-            }
+            float sum = Exp.expShifted(wei, 0, pos + 1, max, buffers);
             for (int j = 0; j <= pos; j++) {
                 float a = wei[j] / sum;
                 for (int d = 0; d < headSize; d++) {

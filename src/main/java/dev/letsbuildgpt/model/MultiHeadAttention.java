@@ -94,7 +94,7 @@ public final class MultiHeadAttention {
             int[] g = group(p, parts);
             for (int b = 0; b < attention.s.batch; b++) {
                 for (int i = g[0]; i < g[1]; i++) {
-                    attention.attend(b, i);
+                    attention.attend(b, i, attention.exp[p]);
                 }
             }
             proj.forwardInputs(attention.yD, g[0] * headSize, g[1] * headSize, p);

@@ -37,4 +37,38 @@ class ExpTest {
             assertEquals((float) Math.exp(x), Exp.exp(x), "e^" + x);
         }
     }
+
+    /** A row at a time gives each value exp's bits, and their sum added in order, out of its range and at NaN too. */
+    @Test
+    void rowsAreExpValueByValue() {
+        java.util.Random r = new java.util.Random(3);
+        float[] row = new float[300];
+        for (int i = 0; i < row.length; i++) {
+            row[i] = (float) r.nextGaussian() * 30;   // some past -87 and 88 once shifted
+        }
+        row[7] = Float.NaN;
+        row[8] = Float.NEGATIVE_INFINITY;
+        row[9] = -1e9f;
+        row[10] = 500f;
+        Exp.Buffers buffers = new Exp.Buffers(row.length);
+        for (int[] part : new int[][]{{0, 300}, {5, 1}, {3, 17}, {100, 200}}) {
+            for (float shift : new float[]{0f, 2.5f, -60f}) {
+                float[] a = row.clone();
+                float sum = Exp.expShifted(a, part[0], part[1], shift, buffers);
+                float expected = 0f;
+                for (int j = part[0]; j < part[0] + part[1]; j++) {
+                    float e = Exp.exp(row[j] - shift);
+                    assertEquals(Float.floatToRawIntBits(e), Float.floatToRawIntBits(a[j]),
+                            "e^(" + row[j] + " - " + shift + ")");
+                    expected += e;
+                }
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(sum), "the sum, in order");
+                for (int j = 0; j < row.length; j++) {
+                    if (j < part[0] || j >= part[0] + part[1]) {
+                        assertEquals(Float.floatToRawIntBits(row[j]), Float.floatToRawIntBits(a[j]), "outside the row");
+                    }
+                }
+            }
+        }
+    }
 }
