@@ -82,8 +82,9 @@ public final class Dropout {
      * because the object draws one value after another, and a causal mask needs only half of them (DropoutTest checks
      * it against SplittableRandom). In runs of up to {@link #RUN} values through {@code run}: a loop over arrays
      * indexed alike, with the test written as arithmetic (the sign of the difference), is vectorised by the JIT
-     * where the CPU multiplies longs in vectors (AVX-512); storing bytes is not, so that is a loop of its own. 0.54 ns
-     * a value against 1.90 value by value (a throwaway harness over [256, 256] causal masks, AMD EPYC, 2026-12-06).
+     * where the CPU multiplies longs in vectors (AVX-512); storing bytes is not, so that is a loop of its own. 0.6-0.8
+     * ns a value against 1.9-2.4 value by value over [256, 256] causal masks (scripts/microbench/DropoutMasks.java
+     * causal, AMD EPYC with AVX-512, 2026-12-06).
      */
     private void draw(byte[] keep, int at, long s, long k, int n, long[] run) {
         for (int done = 0; done < n; done += RUN) {
