@@ -12,7 +12,8 @@ import java.nio.file.Files;
  * timer, stacks collapsed into one line each), so that start-up and the JIT's first minutes stay out of it:
  *
  *   mvn -q dependency:get -Dartifact=tools.profiler:async-profiler:3.0
- *   mkdir -p /tmp/ap && (cd /tmp/ap && unzip -q -o ~/.m2/repository/tools/profiler/async-profiler/3.0/async-profiler-3.0.jar)
+ *   mkdir -p /tmp/ap && cd /tmp/ap && \
+ *     unzip -q -o ~/.m2/repository/tools/profiler/async-profiler/3.0/async-profiler-3.0.jar && cd -
  *   make build && GPT_DATA_URL=file://$PWD/../shared/data/tinyshakespeare.txt OMP_NUM_THREADS=1 \
  *     OPENBLAS_CORETYPE=SkylakeX java -XX:+UseSerialGC -cp "target/gpt.jar:target/lib/*:/tmp/ap" \
  *     scripts/microbench/ProfileSteps.java B 6 2 /tmp/profile-B.txt
