@@ -112,6 +112,14 @@ public final class Backend {
     }
 
     /**
+     * Where share {@code part} of {@code parts} of {@code length} values starts (share p runs to where p + 1 starts):
+     * how work split by {@link #onThreads} divides an array, the same cut for any caller.
+     */
+    public static int shareStart(int length, int part, int parts) {
+        return (int) ((long) length * part / parts);
+    }
+
+    /**
      * Runs work(0) .. work(n - 1) on the fast path's threads (the pool's and this one), each exactly once, each thread
      * taking the next not yet taken; returns when all are done, throwing the first failure.
      */

@@ -71,8 +71,8 @@ public final class Gradients {
         Backend.onThreads(threads, part -> {
             for (int t = 0; t < g.length; t++) {
                 float[] out = g[t];
-                int from = (int) ((long) out.length * part / threads);
-                int to = (int) ((long) out.length * (part + 1) / threads);
+                int from = Backend.shareStart(out.length, part, threads);
+                int to = Backend.shareStart(out.length, part + 1, threads);
                 System.arraycopy(parts.get(0).g[t], from, out, from, to - from);
                 for (int k = 1; k < parts.size(); k++) {
                     float[] add = parts.get(k).g[t];

@@ -80,8 +80,8 @@ public final class AdamW {
                 float[] gt = g[t.id];
                 float[] mt = m[t.id];
                 float[] vt = v[t.id];
-                int to = (int) ((long) w.length * (p + 1) / parts);
-                for (int i = (int) ((long) w.length * p / parts); i < to; i++) {
+                int to = Backend.shareStart(w.length, p + 1, parts);
+                for (int i = Backend.shareStart(w.length, p, parts); i < to; i++) {
                     float gi = gt[i] * gs;
                     mt[i] = b1 * mt[i] + (1 - b1) * gi;
                     vt[i] = b2 * vt[i] + (1 - b2) * gi * gi;
