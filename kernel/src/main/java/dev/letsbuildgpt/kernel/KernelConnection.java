@@ -7,8 +7,6 @@ import io.github.spencerpark.jupyter.messages.Message;
 import io.github.spencerpark.jupyter.messages.publish.PublishStatus;
 
 import java.security.GeneralSecurityException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The kernel's five sockets, bound on the ports Jupyter wrote into the connection file, with patience for a port
@@ -50,16 +48,12 @@ final class KernelConnection extends JupyterConnection {
         if (connected) {
             return;
         }
-        // The base library's order (heartbeat, shell, control, stdin, IOPub).
-        Map<String, Map.Entry<JupyterSocket, Integer>> sockets = new LinkedHashMap<>();
-        sockets.put("heartbeat", Map.entry(heartbeat, props.getHbPort()));
-        sockets.put("shell", Map.entry(shell, props.getShellPort()));
-        sockets.put("control", Map.entry(control, props.getControlPort()));
-        sockets.put("stdin", Map.entry(stdin, props.getStdinPort()));
-        sockets.put("IOPub", Map.entry(iopub, props.getIopubPort()));
-        for (Map.Entry<String, Map.Entry<JupyterSocket, Integer>> s : sockets.entrySet()) {
-            bind(s.getKey(), s.getValue().getKey(), s.getValue().getValue());
-        }
+        // The base library's order.
+        bind("heartbeat", heartbeat, props.getHbPort());
+        bind("shell", shell, props.getShellPort());
+        bind("control", control, props.getControlPort());
+        bind("stdin", stdin, props.getStdinPort());
+        bind("IOPub", iopub, props.getIopubPort());
         getIOPub().sendMessage(new Message<>(null, PublishStatus.MESSAGE_TYPE, PublishStatus.STARTING));
         connected = true;
     }
