@@ -243,16 +243,43 @@ public final class Gpt extends LanguageModel {
                         qkv = b.keysAndValues(x);
                     }
                 }
-                // Every block's keys and values into its cache at once, the heads split between the window's threads
-                // (each block keeps its own [N, 3C] product, so this can wait until the end).
+                // The last block's keys and values into its cache now, the heads split between the window's threads;
+                // the other blocks' when a step needs them (fillPending). Past block_size a sample starts a window for
+                // every token and steps only its last position, through the last block alone: the other caches would
+                // be filled for nothing (each block keeps its own [N, 3C] product until the next window).
+                if (!blocks.isEmpty()) {
+                    pending = count;
+                    fillBlocks(blocks.size() - 1, blocks.size(), count);
+                }
+                return qkv;
+            }
+
+            int pending;     // the positions of the last window whose keys and values blocks 0..L-2 have yet to get
+
+            /** Blocks b0..b1-1's caches from the window's products, positions 0..count-1, on its threads. */
+            private void fillBlocks(int b0, int b1, int count) {
                 int heads = config.nHead();
+                int hs = config.headSize();
                 Parallel.run(windowParts, p -> {
-                    for (int i = 0; i < blocks.size(); i++) {
+                    for (int i = b0; i < b1; i++) {
                         Head.fill(blockCaches[i], window.blocks[i].lastKeysAndValues(), count, heads, hs,
                                 p * heads / windowParts, (p + 1) * heads / windowParts);
                     }
                 });
-                return qkv;
+            }
+
+            /** Before a step through every block: what the last window left for their caches. */
+            private void fillPending() {
+                if (pending > 0) {
+                    fillBlocks(0, blocks.size() - 1, pending);
+                    pending = 0;
+                }
+            }
+
+            @Override
+            public void reset() {
+                super.reset();
+                pending = 0;   // the caches are empty again: nothing to fill from a window
             }
 
             protected void fill(int[] tokens, int from, int count) {
@@ -286,6 +313,7 @@ public final class Gpt extends LanguageModel {
             }
 
             protected float[] step(int token, int position) {
+                fillPending();
                 float[] x = tokenEmbedding.step(token);
                 Block.add(x, positionEmbedding.step(position));
                 if (saHead != null) {

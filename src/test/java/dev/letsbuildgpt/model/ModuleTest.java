@@ -368,6 +368,39 @@ class ModuleTest {
         }
     }
 
+    /**
+     * A step sums its scores four key components at a time and its output four positions at a time, over a cache that
+     * keeps the keys transposed ({@link Head.Cache}): with a head size and position counts that are not multiples of
+     * four, the passes' remainders count too, in steps from an empty cache and in steps after a cache was filled from
+     * a forward pass's keys and values (a prefill's {@link Head#fill}).
+     */
+    @Test
+    void stepsWithAHeadSizeNotAMultipleOfFourEqualTheForwardPass() {
+        int heads = 2, hs = 7, c = heads * hs, t = 11;
+        Parameters p = new Parameters(18);
+        MultiHeadAttention m = new MultiHeadAttention(p, "m", c, heads, hs, true, true, 0);
+        float[] x = random(new Random(19), t * c);
+        Shard s = new Shard(p, 1, t, 0, false);
+        s.mode(false, 0);
+        float[] forward = m.pass(s).forward(x).clone();
+        Shard s2 = new Shard(p, 1, t, 0, false);
+        s2.mode(false, 0);
+        float[] qkv = m.pass(s2).qkv.forward(x).clone();   // [T, 3C]: every position's queries, keys and values
+        for (int filled = 0; filled < t; filled++) {
+            Head.Cache cache = m.cache(t);
+            if (filled > 0) {
+                Head.fill(cache, qkv, filled, heads, hs);
+            }
+            for (int pos = filled; pos < t; pos++) {
+                float[] got = m.step(cache, java.util.Arrays.copyOfRange(x, pos * c, (pos + 1) * c), pos);
+                for (int j = 0; j < c; j++) {
+                    assertEquals(forward[pos * c + j], got[j], 1e-5, filled + " positions filled, position " + pos
+                            + ", output " + j);
+                }
+            }
+        }
+    }
+
     /** Decoding position by position with a cache gives what the forward pass gives at each position. */
     @ParameterizedTest
     @ValueSource(strings = {"head", "mha", "block", "block without layernorm", "block without residual", "ffwd",
