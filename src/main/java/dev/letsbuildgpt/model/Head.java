@@ -540,8 +540,8 @@ public final class Head {
         Arrays.fill(out, 0f);
         if (heads > 1 && (long) heads * headSize * (pos + 1) >= SPLIT_STEP_WORK) {
             // The heads in two groups at once: each head's sums are its own, so the split changes no bit.
-            Parallel.run(2, p -> attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[p], c.head[p], c.exp[p], p * heads / 2,
-                    (p + 1) * heads / 2));
+            Parallel.run(2, p -> attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[p], c.head[p], c.exp[p],
+                    p * heads / 2, (p + 1) * heads / 2));
         } else {
             attendHeads(c, qkvRow, pos, heads, headSize, out, c.wei[0], c.head[0], c.exp[0], 0, heads);
         }
