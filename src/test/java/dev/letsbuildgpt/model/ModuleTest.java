@@ -382,10 +382,9 @@ class ModuleTest {
         float[] x = random(new Random(19), t * c);
         Shard s = new Shard(p, 1, t, 0, false);
         s.mode(false, 0);
-        float[] forward = m.pass(s).forward(x).clone();
-        Shard s2 = new Shard(p, 1, t, 0, false);
-        s2.mode(false, 0);
-        float[] qkv = m.pass(s2).qkv.forward(x).clone();   // [T, 3C]: every position's queries, keys and values
+        MultiHeadAttention.Pass pass = m.pass(s);
+        float[] forward = pass.forward(x).clone();
+        float[] qkv = pass.qkv.forward(x).clone();   // [T, 3C]: every position's queries, keys and values
         for (int filled = 0; filled < t; filled++) {
             Head.Cache cache = m.cache(t);
             if (filled > 0) {
