@@ -197,8 +197,13 @@ public final class Gpt extends LanguageModel {
     }
 
     @Override
+    int windowParts() {
+        return windowParts(config);
+    }
+
+    @Override
     public Decoder decoder() {
-        return decoder(windowParts(config));
+        return decoder(windowParts());
     }
 
     /** The decoder, its prefills split into {@code windowParts} (tests run both ways). */

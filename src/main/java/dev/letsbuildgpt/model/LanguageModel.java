@@ -160,4 +160,12 @@ public abstract class LanguageModel {
     }
 
     public abstract Decoder decoder();
+
+    /**
+     * Into how many parts, computed at once on threads of their own, the products of a forward pass over one sequence
+     * are split: a decoder's window, a window of {@link Shards#window}. One unless a model says otherwise.
+     */
+    int windowParts() {
+        return 1;
+    }
 }

@@ -32,7 +32,8 @@ public final class Shard {
     /**
      * Into how many row ranges the larger matrix products are split, each on a thread of its own ({@link Parallel}):
      * 1 in training, where the shards themselves run in parallel; more for a decoder's window, one sequence whose
-     * prefill would otherwise leave the other cores idle. Fixed, not taken from the machine: the split changes the
+     * prefill would otherwise leave the other cores idle, and for a window of sampling without the cache
+     * ({@link Shards#window}). Fixed, not taken from the machine: the split changes the
      * products' rounding, and the same window must give the same numbers everywhere.
      */
     int parts = 1;

@@ -31,6 +31,11 @@ public final class Shards implements Backprop {
      * @param gradients whether the passes compute gradients (training) or only losses and logits
      */
     public Shards(LanguageModel model, int batch, int time, int count, boolean gradients) {
+        this(model, batch, time, count, gradients, 1);
+    }
+
+    /** @param parts into how many parts each shard's products are split ({@link Shard#parts}) */
+    private Shards(LanguageModel model, int batch, int time, int count, boolean gradients, int parts) {
         if (time > model.config().blockSize()) {
             throw new IllegalArgumentException("Cannot forward sequence of length " + time + ", block size is only "
                     + model.config().blockSize());
@@ -50,10 +55,30 @@ public final class Shards implements Backprop {
         for (int i = 0, first = 0; i < k; i++) {
             int size = batch / k + (i < batch % k ? 1 : 0);
             shards[i] = new Shard(model.parameters(), size, time, first, gradients);
+            shards[i].parts = parts;   // before the pass: its buffers depend on it
             passes[i] = model.pass(shards[i]);
             first += size;
         }
         total = gradients ? new Gradients(model.parameters()) : null;
+    }
+
+    /**
+     * One sequence of {@code time} positions, for sampling without a key/value cache (the lecture's generate, which
+     * runs the whole context for every token): no gradients, and its products split between threads as a decoder's
+     * window splits them ({@link LanguageModel#windowParts}), so that one sequence keeps every core busy.
+     */
+    public static Shards window(LanguageModel model, int time) {
+        return window(model, time, model.windowParts());
+    }
+
+    /** The same, split into {@code parts} (tests try several). */
+    static Shards window(LanguageModel model, int time, int parts) {
+        return new Shards(model, 1, time, 1, false, parts);
+    }
+
+    /** Into how many parts each shard's products are split. */
+    int parts() {
+        return shards[0].parts;
     }
 
     public int count() {

@@ -22,9 +22,9 @@ import java.util.function.IntConsumer;
  * layer's keys and values, then the last layer's rest for the last position alone). A prompt starts the same way. Both
  * ways give the same tokens for the same seed (tested).
  *
- * <p>The full pass has a fixed length of block_size. A shorter context is padded on the right; the causal mask
- * makes the logits at the context's last position independent of whatever comes after it, so padding changes
- * nothing.
+ * <p>Without the cache, the full pass runs over the context padded on the right to the next multiple of 16 positions
+ * (at most block_size); the causal mask makes the logits at the context's last position independent of whatever
+ * comes after it, so padding changes nothing.
  */
 public final class Sampler {
     private final LanguageModel model;
@@ -119,10 +119,11 @@ public final class Sampler {
             return toDouble(cache.append(tokens[n - 1]));   // the one position the cache lacks
         }
         // The context as it is (the lecture's idx[:, -block_size:]), in a window of the next multiple of 16 positions:
-        // what follows the context changes nothing in it (causality).
+        // what follows the context changes nothing in it (causality). Its products are split between threads as the
+        // decoder's are (B's 255-token sample without the cache: 23.1-25.0 ms a token in one part, 14.1-14.7 in two).
         int len = n - start;
         int time = Math.min(block, (len + 15) / 16 * 16);
-        Shards window = windows.computeIfAbsent(time, t -> new Shards(model, 1, t, 1, false));
+        Shards window = windows.computeIfAbsent(time, t -> Shards.window(model, t));
         int[][] w = {Arrays.copyOf(Arrays.copyOfRange(tokens, start, n), time)};
         return toDouble(window.logits(w, len - 1));
     }

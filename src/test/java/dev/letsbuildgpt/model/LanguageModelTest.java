@@ -254,6 +254,51 @@ class LanguageModelTest {
         assertEquals(2, Gpt.windowParts(GptConfig.gpt(65, 256, 384, 6, 6, 0.2)), "B");
     }
 
+    /** Sampling without a cache runs its windows in as many parts as the model's decoder runs its own. */
+    @Test
+    void aWindowForSamplingIsSplitAsTheDecodersWindow() {
+        LanguageModel t = LanguageModel.create(GptConfig.gpt(65, 32, 64, 4, 4, 0.0), 1);
+        LanguageModel a = LanguageModel.create(GptConfig.gpt(65, 64, 128, 4, 4, 0.0), 1);
+        assertEquals(1, Shards.window(t, 16).parts(), "T");
+        assertEquals(2, Shards.window(a, 16).parts(), "A");
+        assertEquals(2, Shards.window(a, 64).parts(), "A, a whole block");
+        assertEquals(1, Shards.window(LanguageModel.create(small(Stage.BIGRAM), 1), BLOCK).parts(), "the bigram model");
+    }
+
+    /**
+     * A window split into parts (its products on threads of their own: heads in groups, the feed-forward's hidden
+     * layer in column ranges, the other products in row ranges) gives the logits of the pass in one part at every
+     * position, in every stage, with and without biases and residual connections.
+     */
+    @ParameterizedTest
+    @EnumSource(Stage.class)
+    void aWindowInPartsGivesTheLogitsOfThePassInOne(Stage stage) {
+        for (boolean bias : new boolean[]{true, false}) {
+            for (boolean residual : stage.usesBlocks() ? new boolean[]{true, false} : new boolean[]{true}) {
+                GptConfig config = new GptConfig(stage, VOCAB, 7, 12, 3, 2, 0.0, bias, residual);
+                LanguageModel model = LanguageModel.create(config, 5);
+                for (int time : new int[]{7, 4}) {
+                    int[][] x = randomTokens(new Random(31 + stage.ordinal() + time), 1, time);
+                    float[][] whole = new float[time][];
+                    Shards one = Shards.window(model, time, 1);
+                    for (int t = 0; t < time; t++) {
+                        whole[t] = one.logits(x, t);
+                    }
+                    for (int parts : new int[]{2, 3}) {
+                        Shards split = Shards.window(model, time, parts);
+                        for (int round = 0; round < 2; round++) {   // again: nothing left over from the first
+                            for (int t = 0; t < time; t++) {
+                                assertArrayEquals(whole[t], split.logits(x, t), 1e-5f, stage + (bias ? "" : ", no bias")
+                                        + (residual ? "" : ", no residuals") + ", " + parts + " parts, T " + time
+                                        + ", position " + t);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void initialLossIsCloseToLnVocab() {
         LanguageModel model = LanguageModel.create(GptConfig.gpt(65, 32, 64, 4, 4, 0.0), 1337);
