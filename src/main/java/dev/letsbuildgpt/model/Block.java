@@ -64,8 +64,8 @@ public final class Block {
             sa = Block.this.sa.pass(s);
             ln2 = Block.this.ln2 == null ? null : Block.this.ln2.pass(s);
             ffwd = Block.this.ffwd.pass(s);
-            in1 = ln1 == null ? new float[s.rows * nEmbd] : null;
-            in2 = ln2 == null ? new float[s.rows * nEmbd] : null;
+            in1 = ln1 == null ? s.activations(name + ".stream", "in1", s.rows * nEmbd) : null;   // blocks.*.stream
+            in2 = ln2 == null ? s.activations(name + ".stream", "in2", s.rows * nEmbd) : null;
         }
 
         /** x [N, C], the residual stream: x += sa(ln1(x)); x += ffwd(ln2(x)). Returns x. */

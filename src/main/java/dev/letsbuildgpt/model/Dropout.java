@@ -149,7 +149,7 @@ public final class Dropout {
             this.s = s;
             this.perSequence = perSequence;
             this.causalT = causalT;
-            this.dx = active() ? s.scratch(name, "dx", s.batch * perSequence) : null;
+            this.dx = active() ? s.gradientScratch(name, "dx", s.batch * perSequence) : null;
         }
 
         /** Draws this step's masks (training) or none (evaluation); returns whether anything is dropped. */

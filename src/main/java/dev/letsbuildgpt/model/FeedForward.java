@@ -63,7 +63,7 @@ public final class FeedForward {
             this.expand = FeedForward.this.expand.pass(s);
             this.project = FeedForward.this.project == null ? null : FeedForward.this.project.pass(s);
             this.dropout = FeedForward.this.dropout.pass(s, s.time * nEmbd);
-            this.dh = project == null ? s.scratch(name, "dh", s.rows * nEmbd) : null;
+            this.dh = project == null ? s.gradientScratch(name, "dh", s.rows * nEmbd) : null;
             int w = FeedForward.this.expand.out;
             this.hidden = new float[s.parts > 1 ? s.parts : 0][];
             for (int p = 0; p < hidden.length; p++) {

@@ -224,6 +224,7 @@ public final class Gpt extends LanguageModel {
                 if (window == null) {
                     Shard w = new Shard(params, 1, config.blockSize(), 0, false);
                     w.parts = windowParts;
+                    w.keepsOutputs = true;   // the blocks' keys and values, until the caches take them (fillPending)
                     w.mode(false, 0);
                     window = new Pass(w);
                 }

@@ -179,12 +179,13 @@ public final class Head {
         final int w;                     // H * hs
         final float scale;
         final Dropout.Pass[] drop;       // each head's dropout on its attention weights
-        final float[] att;               // [B, H, T, T] attention weights, before dropout: kept for backward
+        final float[] att;               // [B, H, T, T] attention weights, before dropout: kept for backward (in
+                                         // a pass that only infers, shared by the blocks: Shard#activations)
         final float[] y;                 // [N, W]: kept (the projection after it reads it)
-        // Buffers used only while the pass runs, shared with the other blocks' attention (see Shard#scratch). One
-        // (sequence, head) is done start to end before the next, through a [T, T] tile that stays in the cache:
-        // a whole [B, H, T, T] array is 25 MB per layer on the gpt preset, and each extra pass over it costs
-        // more than the arithmetic it carries.
+        // Buffers used only while the pass runs, shared with the other blocks' attention (see Shard#scratch; the
+        // backward pass's only where there are gradients). One (sequence, head) is done start to end before the
+        // next, through a [T, T] tile that stays in the cache: a whole [B, H, T, T] array is 25 MB per layer on the
+        // gpt preset, and each extra pass over it costs more than the arithmetic it carries.
         final float[] tile;              // [T, T]: one head's weights after dropout
         final float[] dtile;             // [T, T]: their gradient, then the scores'
         final float[] rowD;              // [T]: a row of dtile, and of the weights, in softmax's backward pass
@@ -216,19 +217,19 @@ public final class Head {
             }
             int n = s.rows;
             int a = s.batch * h * t * t;
-            att = new float[a];
-            y = new float[n * w];
+            att = s.activations(owner, "att", a);
+            y = s.activations(owner, "y", n * w);
             tile = s.scratch(owner, "tile", t * t);
-            dtile = s.scratch(owner, "dtile", t * t);
-            rowD = s.scratch(owner, "rowD", t);
-            rowW = s.scratch(owner, "rowW", t);
+            dtile = s.gradientScratch(owner, "dtile", t * t);
+            rowD = s.gradientScratch(owner, "rowD", t);
+            rowW = s.gradientScratch(owner, "rowW", t);
             exp = new Exp.Buffers[Math.max(1, s.parts)];
             Arrays.setAll(exp, p -> new Exp.Buffers(t));
             qkvDirect = qkvOut != null;
             qkvD = qkvDirect ? qkvOut : s.directScratch(owner, "qkv", n * 3 * w);
             attD = s.directScratch(owner, "att", s.parts > 1 ? a : t * t);
             yD = s.directScratch(owner, "y", n * w);
-            dqkvD = s.directScratch(owner, "dqkv", n * 3 * w);
+            dqkvD = s.gradientDirectScratch(owner, "dqkv", n * 3 * w);
         }
 
         private int q(int b, int head) {      // where a sequence's head's queries start in the [N, 3W] matrix

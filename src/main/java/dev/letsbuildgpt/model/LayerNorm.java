@@ -51,10 +51,10 @@ public final class LayerNorm {
         Pass(Shard s) {
             this.s = s;
             int n = s.rows * dim;
-            out = new float[n];
-            xhat = new float[n];
-            rstd = new float[s.rows];
-            dx = s.scratch(name, "dx", n);
+            out = s.activations(name, "out", n);
+            xhat = s.activations(name, "xhat", n);
+            rstd = s.activations(name, "rstd", s.rows);
+            dx = s.gradientScratch(name, "dx", n);
         }
 
         /** out = (x - mean) / sqrt(var + eps) * weight + bias, row by row. */

@@ -76,19 +76,19 @@ public final class Linear {
     public final class Pass {
         final Shard s;
         final float[] y;      // [N, out]
-        final float[] dx;     // [N, in] (shared with this layer in the other blocks: see Shard#scratch)
+        final float[] dx;     // [N, in] (shared with this layer in the other blocks; none without gradients)
         float[] x;            // the input of the last forward pass: the weight's gradient needs it
         final FloatBuffer xD;  // a decoder's window: x and y as BLAS reads them (see Sgemm#gemmRows); null otherwise
-        final FloatBuffer yD;  // its own, not shared with the other blocks: a window's caches are filled from it
+        final FloatBuffer yD;  // a window in parts: where its split products leave y (kept as y is: Shard#activations)
         final FloatBuffer[] sumsD;  // a decoder's window split by inputs: each part's own sum [N, out] (forwardInputs)
         final float[] sum;          // one of them, read back to be added (sumInputs)
 
         Pass(Shard s) {
             this.s = s;
-            this.y = new float[s.rows * out];
-            this.dx = s.scratch(name, "dx", s.rows * in);
+            this.y = s.activations(name, "y", s.rows * out);
+            this.dx = s.gradientScratch(name, "dx", s.rows * in);
             this.xD = s.parts > 1 ? s.directScratch(name, "x", s.rows * in) : null;
-            this.yD = s.parts > 1 ? Sgemm.direct((long) s.rows * out) : null;
+            this.yD = s.parts > 1 ? s.directActivations(name, "yD", s.rows * out) : null;
             this.sumsD = new FloatBuffer[s.parts > 1 ? s.parts : 0];
             for (int p = 0; p < sumsD.length; p++) {
                 sumsD[p] = s.directScratch(name, "sum" + p, s.rows * out);

@@ -266,6 +266,42 @@ class LanguageModelTest {
     }
 
     /**
+     * A pass that only infers (no gradients: sampling without the cache, `gpt eval`) shares what each module computes
+     * with the same module of the other blocks, and has none of the buffers of a backward pass; a training pass keeps
+     * every block's for its backward pass, and a decoder's window keeps them for its caches. (That sharing changes no
+     * logits: the decoder and sampler tests.)
+     */
+    @Test
+    void aPassThatOnlyInfersSharesItsBlocksArrays() {
+        LanguageModel model = LanguageModel.create(small(Stage.GPT), 3);
+        for (int parts : new int[]{1, 2}) {
+            Shard inference = new Shard(model.parameters(), 2, BLOCK, 0, false);
+            inference.parts = parts;
+            Shard training = new Shard(model.parameters(), 2, BLOCK, 0, true);
+            Shard decoder = new Shard(model.parameters(), 1, BLOCK, 0, false);
+            decoder.parts = parts;
+            decoder.keepsOutputs = true;
+            for (Shard s : new Shard[]{inference, training, decoder}) {
+                Gpt.Pass p = (Gpt.Pass) model.pass(s);
+                Block.Pass b0 = p.blocks[0];
+                Block.Pass b1 = p.blocks[1];
+                boolean shared = s == inference;
+                String what = (s == inference ? "inference" : s == training ? "training" : "decoder") + ", " + parts
+                        + " parts: ";
+                assertEquals(shared, b0.sa.qkv.y == b1.sa.qkv.y, what + "q/k/v product");
+                assertEquals(shared, b0.sa.attention.att == b1.sa.attention.att, what + "attention weights");
+                assertEquals(shared, b0.ffwd.expand.y == b1.ffwd.expand.y, what + "hidden layer");
+                assertEquals(shared, b0.ln1.out == b1.ln1.out, what + "ln1");
+                assertEquals(s == training, b0.sa.qkv.dx != null, what + "a gradient buffer");
+                assertEquals(s == training, b0.sa.attention.dqkvD != null, what + "attention's gradient buffer");
+                if (s.parts > 1) {   // a window's products in parts leave their outputs there
+                    assertEquals(shared, b0.sa.qkv.yD == b1.sa.qkv.yD, what + "q/k/v product in native memory");
+                }
+            }
+        }
+    }
+
+    /**
      * A window split into parts (its products on threads of their own: heads in groups, the feed-forward's hidden
      * layer in column ranges, the other products in row ranges) gives the logits of the pass in one part at every
      * position, in every stage, with and without biases and residual connections.
