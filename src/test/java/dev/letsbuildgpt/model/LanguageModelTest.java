@@ -302,13 +302,14 @@ class LanguageModelTest {
     }
 
     /**
-     * A window split into parts (its products on threads of their own: heads in groups, the feed-forward's hidden
-     * layer in column ranges, the other products in row ranges) gives the logits of the pass in one part at every
-     * position, in every stage, with and without biases and residual connections.
+     * A window for sampling (a pass that only infers, sharing its blocks' arrays), in one part or split into several
+     * (its products on threads of their own: heads in groups, the feed-forward's hidden layer in column ranges, the
+     * other products in row ranges), gives the logits of a pass that keeps every block's arrays, at every position, in
+     * every stage, with and without biases and residual connections.
      */
     @ParameterizedTest
     @EnumSource(Stage.class)
-    void aWindowInPartsGivesTheLogitsOfThePassInOne(Stage stage) {
+    void aWindowForSamplingGivesTheLogitsOfAPassThatKeepsItsArrays(Stage stage) {
         for (boolean bias : new boolean[]{true, false}) {
             for (boolean residual : stage.usesBlocks() ? new boolean[]{true, false} : new boolean[]{true}) {
                 GptConfig config = new GptConfig(stage, VOCAB, 7, 12, 3, 2, 0.0, bias, residual);
@@ -316,11 +317,11 @@ class LanguageModelTest {
                 for (int time : new int[]{7, 4}) {
                     int[][] x = randomTokens(new Random(31 + stage.ordinal() + time), 1, time);
                     float[][] whole = new float[time][];
-                    Shards one = Shards.window(model, time, 1);
+                    Shards kept = new Shards(model, 1, time, 1, true);   // with gradients: nothing shared
                     for (int t = 0; t < time; t++) {
-                        whole[t] = one.logits(x, t);
+                        whole[t] = kept.logits(x, t);
                     }
-                    for (int parts : new int[]{2, 3}) {
+                    for (int parts : new int[]{1, 2, 3}) {
                         Shards split = Shards.window(model, time, parts);
                         for (int round = 0; round < 2; round++) {   // again: nothing left over from the first
                             for (int t = 0; t < time; t++) {
