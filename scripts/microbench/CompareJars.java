@@ -21,6 +21,9 @@ import java.util.Random;
  * - window: a start on a full window of block_size tokens; milliseconds per start.
  * - long: a 500-token sample from one token, each token the most likely (the cache up to block_size, then a start on
  *   the cropped window per token); milliseconds per token.
+ * - train: training steps of the benchmark configuration (`make bench`'s settings, 4 shards; the data from
+ *   GPT_DATA_URL, as the trainer reads it); milliseconds per step. The checksum is the last step's loss: equal builds
+ *   give equal losses.
  *
  * The machines here drift by 10-50 % over minutes (docs/BENCHMARKS.md), which runs of one build after another in
  * separate processes mix into the difference; here each round times every jar once, in turns, so that both see the
@@ -46,7 +49,7 @@ public class CompareJars {
         int jars = args.length - 3;
         Build[] builds = new Build[jars];
         for (int k = 0; k < jars; k++) {
-            builds[k] = new Build(args[3 + k], shared, config);
+            builds[k] = new Build(args[3 + k], shared, config, mode.equals("train"));
         }
         int n = builds[0].blockSize;
         int[] tokens = new int[n];
@@ -59,7 +62,8 @@ public class CompareJars {
             case "cached" -> big ? 2 : 40;
             case "window" -> big ? 10 : 300;
             case "long" -> 1;
-            default -> throw new IllegalArgumentException("mode cached, window or long, got " + mode);
+            case "train" -> big ? 2 : config.equals("A") ? 40 : 100;
+            default -> throw new IllegalArgumentException("mode cached, window, long or train, got " + mode);
         };
         int per = switch (mode) {
             case "cached" -> n;
@@ -96,14 +100,36 @@ public class CompareJars {
 
     /** One jar's decoder, called by reflection (its classes are its own). */
     static final class Build {
-        final Object decoder;
+        final Object decoder;      // the decoding modes'
         final Method start;
         final Method append;
         final Method reset;
         final int blockSize;
+        Object trainer;            // the train mode's
+        Method train;
+        Method losses;
 
-        Build(String jar, ClassLoader shared, String config) throws Exception {
+        Build(String jar, ClassLoader shared, String config, boolean training) throws Exception {
             ClassLoader cl = new URLClassLoader(new URL[]{Path.of(jar).toUri().toURL()}, shared);
+            if (training) {
+                cl.loadClass("dev.letsbuildgpt.model.Backend").getMethod("configure").invoke(null);
+                Class<?> ds = cl.loadClass("dev.letsbuildgpt.data.Dataset");
+                Object data = ds.getMethod("of", String.class).invoke(null,
+                        cl.loadClass("dev.letsbuildgpt.data.TinyShakespeare").getMethod("load").invoke(null));
+                Class<?> bc = cl.loadClass("dev.letsbuildgpt.bench.BenchConfig");
+                Object run = bc.getMethod("run").invoke(bc.getMethod("valueOf", String.class).invoke(null, config));
+                Method with = run.getClass().getMethod("with", String.class, String.class);
+                run = with.invoke(with.invoke(run, "shards", "4"), "max-iters", "1000000");
+                Class<?> tr = cl.loadClass("dev.letsbuildgpt.train.Trainer");
+                trainer = Arrays.stream(tr.getMethods()).filter(m -> m.getName().equals("start")
+                        && m.getParameterCount() == 3).findFirst().orElseThrow()
+                        .invoke(null, run, data, Files.createTempDirectory("compare-jars"));
+                train = tr.getMethod("train", int.class);
+                losses = tr.getMethod("stepLosses");
+                decoder = start = append = reset = null;
+                blockSize = 1;
+                return;
+            }
             Class<?> cfg = cl.loadClass("dev.letsbuildgpt.model.GptConfig");
             Method gpt = cfg.getMethod("gpt", int.class, int.class, int.class, int.class, int.class, double.class);
             Object c = switch (config) {
@@ -121,8 +147,14 @@ public class CompareJars {
             reset = d.getMethod("reset");
         }
 
-        /** One run of the mode; the first logit of the last token, for a checksum. */
+        /** One run of the mode; the first logit of the last token (train: the step's loss), for a checksum. */
         double run(String mode, int[] tokens) throws Exception {
+            if (mode.equals("train")) {
+                train.invoke(trainer, 1);
+                List<?> l = (List<?>) losses.invoke(trainer);
+                return ((Number) l.get(l.size() - 1).getClass().getMethod("loss").invoke(l.get(l.size() - 1)))
+                        .doubleValue();
+            }
             int n = blockSize;
             reset.invoke(decoder);
             if (mode.equals("window")) {

@@ -35,11 +35,11 @@ public class ProfileSteps {
         t.train(warmup);
         AsyncProfiler profiler = AsyncProfiler.getInstance(
                 System.getProperty("profiler", "/tmp/ap/linux-x64/libasyncProfiler.so"));
-        profiler.execute("start,event=itimer");
+        profiler.execute("start,event=" + System.getProperty("event", "itimer") + ",interval=" + System.getProperty("interval", "10ms") + System.getProperty("extra", ""));
         long t0 = System.nanoTime();
         t.train(steps);
         long t1 = System.nanoTime();
-        profiler.execute("stop,collapsed,file=" + args[3]);
+        profiler.execute("stop,collapsed" + System.getProperty("stopextra", "") + ",file=" + args[3]);
         System.out.printf("%s: %.2f ms/step while profiled; stacks in %s%n", args[0], (t1 - t0) / 1e6 / steps, args[3]);
     }
 }

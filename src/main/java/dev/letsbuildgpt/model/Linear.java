@@ -66,29 +66,39 @@ public final class Linear {
     // --------------------------------------------------------------------- fast path: forward and backward, on the CPU
 
     public Pass pass(Shard s) {
+        return pass(s, false);
+    }
+
+    /**
+     * @param readByProducts whether only matrix products read this layer's output (attention's queries, keys and
+     *                       values): it then stays in native memory, where they read it, and is never copied into a
+     *                       Java array, except where a decoder's window keeps it for its caches or splits the pass
+     */
+    Pass pass(Shard s, boolean readByProducts) {
         if (!weight.isWhole()) {
             throw new IllegalStateException(name + " is part of a larger weight; its owner computes it");
         }
-        return new Pass(s);
+        return new Pass(s, readByProducts && s.parts == 1 && !s.keepsOutputs);
     }
 
     /** One shard's forward and backward pass. */
     public final class Pass {
         final Shard s;
-        final float[] y;      // [N, out]
+        final float[] y;      // [N, out]; null where the output stays in native memory (yD) only
         final float[] dx;     // [N, in] (shared with this layer in the other blocks; none without gradients)
         float[] x;            // the input of the last forward pass: the weight's gradient needs it
         final FloatBuffer xD;  // a decoder's window: x and y as BLAS reads them (see Sgemm#gemmRows); null otherwise
-        final FloatBuffer yD;  // a window in parts: where its split products leave y (kept as y is: Shard#activations)
+        final FloatBuffer yD;  // a window in parts: where its split products leave y (kept as y is: Shard#activations);
+                               // without y, where the output is (the bias added); null otherwise
         final FloatBuffer[] sumsD;  // a decoder's window split by inputs: each part's own sum [N, out] (forwardInputs)
         final float[] sum;          // one of them, read back to be added (sumInputs)
 
-        Pass(Shard s) {
+        Pass(Shard s, boolean nativeOutput) {
             this.s = s;
-            this.y = s.activations(name, "y", s.rows * out);
+            this.y = nativeOutput ? null : s.activations(name, "y", s.rows * out);
             this.dx = s.gradientScratch(name, "dx", s.rows * in);
             this.xD = s.parts > 1 ? s.directScratch(name, "x", s.rows * in) : null;
-            this.yD = s.parts > 1 ? s.directActivations(name, "yD", s.rows * out) : null;
+            this.yD = s.parts > 1 || nativeOutput ? s.directActivations(name, "yD", s.rows * out) : null;
             this.sumsD = new FloatBuffer[s.parts > 1 ? s.parts : 0];
             for (int p = 0; p < sumsD.length; p++) {
                 sumsD[p] = s.directScratch(name, "sum" + p, s.rows * out);
@@ -96,13 +106,21 @@ public final class Linear {
             this.sum = s.parts > 1 ? s.scratch(name, "sum", s.rows * out) : null;
         }
 
-        /** x [N, in] -> y [N, out]; keeps a reference to x, which must not change before {@link #backward}. */
+        /**
+         * x [N, in] -> y [N, out]; keeps a reference to x, which must not change before {@link #backward}. Where the
+         * output stays in native memory only, it is left in yD ({@link #directOutput}) and this returns null.
+         */
         public float[] forward(float[] x) {
             if (s.parts > 1) {   // a decoder's window: the rows in ranges, at once
                 s.inRowRanges((r0, r1) -> forward(x, r0, r1));
                 return y;
             }
             this.x = x;
+            if (y == null) {
+                Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), biasValues(),
+                        biasAt(), yD, null);
+                return null;
+            }
             // The product added to rows of the bias, in BLAS: no pass of its own over y.
             Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), biasValues(), biasAt(),
                     y);
@@ -222,12 +240,12 @@ public final class Linear {
         }
 
         /**
-         * Where a decoder's window's forward pass leaves y as BLAS wrote it, for a next product to read in place
-         * (attention reads its queries, keys and values there); null when that is not y (a bias is added after) or
-         * there is none (not a window).
+         * Where the forward pass leaves y as BLAS wrote it, for a next product to read in place (attention reads its
+         * queries, keys and values there): a pass whose output stays in native memory, or a decoder's window in parts
+         * without a bias; null when that is not y (a window's bias is added after) or there is none.
          */
         FloatBuffer directOutput() {
-            return bias == null ? yD : null;
+            return y == null || bias == null ? yD : null;
         }
 
         private void addBias(int r0, int r1) {

@@ -65,7 +65,7 @@ public final class MultiHeadAttention {
         final Dropout.Pass dropout;
 
         Pass(Shard s) {
-            this.qkv = MultiHeadAttention.this.qkv.pass(s);
+            this.qkv = MultiHeadAttention.this.qkv.pass(s, true);   // read by the heads' products only
             this.attention = new Head.Attention(s, heads, name, qkv.directOutput());
             this.proj = MultiHeadAttention.this.proj == null ? null : MultiHeadAttention.this.proj.pass(s);
             this.dropout = MultiHeadAttention.this.dropout.pass(s, s.time * nEmbd);

@@ -74,8 +74,8 @@ final class Sgemm {
     }
 
     /**
-     * The same into a given direct buffer cD [m, n] as well as c, for the next products to read there (attention's
-     * queries, keys and values); without a bias (null), c = a op(b).
+     * The same into a given direct buffer cD [m, n] as well as c (none when null), for the next products to read
+     * there (attention's queries, keys and values); without a bias (null), c = a op(b).
      */
     static void gemmOnRows(boolean transB, int m, int n, int k, float[] a, FloatBuffer b, float[] bias, int biasAt,
                            FloatBuffer cD, float[] c) {
@@ -101,7 +101,7 @@ final class Sgemm {
         }
     }
 
-    /** a into its staging buffer, the product into cD (which holds what beta scales), and cD out into c. */
+    /** a into its staging buffer, the product into cD (which holds what beta scales), and cD out into c (if any). */
     private static void staged(Staging s, boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
                                FloatBuffer b, float beta, FloatBuffer cD, float[] c) {
         staged(s, transA, transB, m, n, k, alpha, s.in(s.a, a, m * k), b, beta, cD, c);
@@ -113,7 +113,9 @@ final class Sgemm {
         openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
                 transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, alpha, at(aD, 0), transA ? m : k, at(b, 0),
                 transB ? k : n, beta, at(cD, 0), n);   // JavaCPP passes a buffer's address at its position
-        cD.get(0, c, 0, m * n);   // absolute: cD may be a buffer left at another position
+        if (c != null) {
+            cD.get(0, c, 0, m * n);   // absolute: cD may be a buffer left at another position
+        }
     }
 
     /**

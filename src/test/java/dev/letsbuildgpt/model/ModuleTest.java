@@ -369,6 +369,45 @@ class ModuleTest {
     }
 
     /**
+     * Softmax subtracts each row's largest score before its exponentials ({@link Head#max}): without that, scores past
+     * 88 overflow a float's e^x and the weights become NaN. The largest of rows of 1 to 40 values, wherever it lies,
+     * and an attention (a forward pass and decoding steps) over scores in the thousands.
+     */
+    @Test
+    void softmaxShiftsEachRowByItsLargestScore() {
+        Random r = new Random(23);
+        for (int n = 1; n <= 40; n++) {
+            for (int at = 0; at < n; at++) {
+                float[] a = new float[n + 6];
+                for (int j = 0; j < a.length; j++) {
+                    a[j] = (float) r.nextGaussian() * 50 - 100;
+                }
+                a[3 + at] = 1000f + n;
+                a[2] = a[n + 3] = 5000f;   // just outside the row
+                assertEquals(1000f + n, Head.max(a, 3, n), 0f, n + " values, the largest at " + at);
+            }
+        }
+        int heads = 2, hs = 4, c = heads * hs, t = 9;
+        Parameters p = new Parameters(24);
+        MultiHeadAttention m = new MultiHeadAttention(p, "m", c, heads, hs, true, false, 0);
+        float[] x = random(new Random(25), t * c);
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= 3000;   // scores of the order of 10^5
+        }
+        Shard s = new Shard(p, 1, t, 0, false);
+        s.mode(false, 0);
+        float[] forward = m.pass(s).forward(x).clone();
+        Head.Cache cache = m.cache(t);
+        for (int pos = 0; pos < t; pos++) {
+            float[] step = m.step(cache, java.util.Arrays.copyOfRange(x, pos * c, (pos + 1) * c), pos);
+            for (int j = 0; j < c; j++) {
+                assertTrue(Float.isFinite(forward[pos * c + j]) && Float.isFinite(step[j]),
+                        "position " + pos + ", output " + j + ": " + forward[pos * c + j] + ", " + step[j]);
+            }
+        }
+    }
+
+    /**
      * A step sums its scores four key components at a time and its output four positions at a time, over a cache that
      * keeps the keys transposed ({@link Head.Cache}): with a head size and position counts that are not multiples of
      * four, the passes' remainders count too, in steps from an empty cache and in steps after a cache was filled from
@@ -381,6 +420,7 @@ class ModuleTest {
         MultiHeadAttention m = new MultiHeadAttention(p, "m", c, heads, hs, true, true, 0);
         float[] x = random(new Random(19), t * c);
         Shard s = new Shard(p, 1, t, 0, false);
+        s.keepsOutputs = true;   // as a decoder's window: the q/k/v product in an array, for the caches
         s.mode(false, 0);
         MultiHeadAttention.Pass pass = m.pass(s);
         float[] forward = pass.forward(x).clone();
