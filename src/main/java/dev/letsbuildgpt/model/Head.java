@@ -137,7 +137,7 @@ public final class Head {
 
         Pass(Shard s) {
             this.qkv = Head.this.qkv.pass(s, true);
-            this.attention = new Attention(s, new Head[]{Head.this}, name, qkv.directOutput());
+            this.attention = new Attention(s, new Head[]{Head.this}, name, qkv.directOutput(), false);
         }
 
         /** x [N, C] -> out [N, hs] */
@@ -181,7 +181,7 @@ public final class Head {
         final Dropout.Pass[] drop;       // each head's dropout on its attention weights
         final float[] att;               // [B, H, T, T] attention weights, before dropout: kept for backward (in
                                          // a pass that only infers, shared by the blocks: Shard#activations)
-        final float[] y;                 // [N, W]: kept (the projection after it reads it)
+        final float[] y;                 // [N, W]: the output; null where it stays in native memory only (yD)
         // Buffers used only while the pass runs, shared with the other blocks' attention (see Shard#scratch; the
         // backward pass's only where there are gradients). One (sequence, head) is done start to end before the
         // next, through a [T, T] tile that stays in the cache: a whole [B, H, T, T] array is 25 MB per layer on the
@@ -196,17 +196,22 @@ public final class Head {
                                          // that it writes there as well
         final boolean qkvDirect;         // whether qkvD is that layer's own buffer
         final FloatBuffer attD;          // [T, T] for BLAS; [B, H, T, T] for a decoder's window (heads at once)
-        final FloatBuffer yD;
+        final FloatBuffer yD;            // [N, W]: the output as the heads' products write it; where a projection
+                                         // follows, the output (kept: the projection's weight gradient reads it),
+                                         // and in the backward pass its gradient, as the projection leaves it
         final FloatBuffer dqkvD;
         float[] qkv;                     // the input of the last forward pass, where the q/k/v layer keeps it in an
                                          // array (not qkvDirect): qkvD is then shared by the blocks
 
         /**
-         * @param qkvOut where the product before it leaves its [N, 3W] output for BLAS, to read it there instead of
-         *               copying it again ({@link Linear.Pass#directOutput}: in training and evaluation the layer's
-         *               output stays there, its own in each block); null otherwise
+         * @param qkvOut    where the product before it leaves its [N, 3W] output for BLAS, to read it there instead of
+         *                  copying it again ({@link Linear.Pass#directOutput}: in training and evaluation the layer's
+         *                  output stays there, its own in each block); null otherwise
+         * @param projected whether a projection follows that reads the output where the heads' products leave it
+         *                  (yD): the output then stays there, and is not copied into an array (except in a window in
+         *                  parts, whose projection is split by rows)
          */
-        Attention(Shard s, Head[] heads, String owner, FloatBuffer qkvOut) {
+        Attention(Shard s, Head[] heads, String owner, FloatBuffer qkvOut, boolean projected) {
             this.s = s;
             this.heads = heads;
             this.h = heads.length;
@@ -221,7 +226,8 @@ public final class Head {
             int n = s.rows;
             int a = s.batch * h * t * t;
             att = s.activations(owner, "att", a);
-            y = s.activations(owner, "y", n * w);
+            boolean nativeOutput = projected && s.parts == 1;
+            y = nativeOutput ? null : s.activations(owner, "y", n * w);
             tile = s.scratch(owner, "tile", t * t);
             dtile = s.gradientScratch(owner, "dtile", t * t);
             rowD = s.gradientScratch(owner, "rowD", t);
@@ -231,7 +237,7 @@ public final class Head {
             qkvDirect = qkvOut != null;
             qkvD = qkvDirect ? qkvOut : s.directScratch(owner, "qkv", n * 3 * w);
             attD = s.directScratch(owner, "att", s.parts > 1 ? a : t * t);
-            yD = s.directScratch(owner, "y", n * w);
+            yD = nativeOutput ? s.directActivations(owner, "y", n * w) : s.directScratch(owner, "y", n * w);
             dqkvD = s.gradientDirectScratch(owner, "dqkv", n * 3 * w);
         }
 
@@ -292,7 +298,9 @@ public final class Head {
                     }
                 }
             }
-            Sgemm.get(yD, y);
+            if (y != null) {
+                Sgemm.get(yD, y);
+            }
             return y;
         }
 

@@ -87,6 +87,7 @@ public final class Linear {
         final float[] y;      // [N, out]; null where the output stays in native memory (yD) only
         final float[] dx;     // [N, in] (shared with this layer in the other blocks; none without gradients)
         float[] x;            // the input of the last forward pass: the weight's gradient needs it
+        FloatBuffer xIn;      // the same where it was in native memory only (x null): attention's output
         final FloatBuffer xD;  // a decoder's window: x and y as BLAS reads them (see Sgemm#gemmRows); null otherwise
         final FloatBuffer yD;  // a window in parts: where its split products leave y (kept as y is: Shard#activations);
                                // without y, where the output is (the bias added); null otherwise
@@ -139,12 +140,13 @@ public final class Linear {
         }
 
         /**
-         * The same with x also in a direct buffer (at 0), as attention leaves its output: BLAS reads it there. The
-         * array is kept for the backward pass.
+         * The same with x in a direct buffer (at 0) only, as attention leaves its output: BLAS reads it there, in
+         * this product and in the weight's gradient, so it must not change before {@link #backward} has computed that.
          */
-        float[] forward(FloatBuffer xD, float[] x) {
-            this.x = x;
-            Sgemm.gemmOnRows(transposed, s.rows, out, in, xD, s.directWeight(weight.tensor()), biasValues(), biasAt(),
+        float[] forward(FloatBuffer x) {
+            this.x = null;
+            this.xIn = x;
+            Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), biasValues(), biasAt(),
                     y);
             return y;
         }
@@ -300,7 +302,13 @@ public final class Linear {
             boolean set = weight.isWhole() && s.grads.isZero(t);
             float[] dw = set ? s.grads.overwrite(t) : s.grad(t);
             float beta = set ? 0f : 1f;
-            if (transposed) {
+            if (x == null) {   // x in native memory
+                if (transposed) {
+                    Sgemm.gemm(true, false, out, in, s.rows, 1f, dyD, xIn, beta, dw);
+                } else {
+                    Sgemm.gemm(true, false, in, out, s.rows, 1f, xIn, dyD, beta, dw);
+                }
+            } else if (transposed) {
                 Sgemm.gemm(true, false, out, in, s.rows, 1f, dyD, x, beta, dw);   // (x^T dy)^T
             } else {
                 Sgemm.gemm(true, false, in, out, s.rows, 1f, x, dyD, beta, dw);

@@ -66,7 +66,8 @@ public final class MultiHeadAttention {
 
         Pass(Shard s) {
             this.qkv = MultiHeadAttention.this.qkv.pass(s, true);   // read by the heads' products only
-            this.attention = new Head.Attention(s, heads, name, qkv.directOutput());
+            this.attention = new Head.Attention(s, heads, name, qkv.directOutput(),
+                    MultiHeadAttention.this.proj != null);
             this.proj = MultiHeadAttention.this.proj == null ? null : MultiHeadAttention.this.proj.pass(s);
             this.dropout = MultiHeadAttention.this.dropout.pass(s, s.time * nEmbd);
         }
@@ -77,9 +78,9 @@ public final class MultiHeadAttention {
             if (proj == null) {
                 return y;
             }
-            // The projection reads the heads' outputs where their products wrote them (a block's window in parts
-            // goes through forwardHeads instead).
-            return dropout.forward(attention.s.parts > 1 ? proj.forward(y) : proj.forward(attention.yD, y));
+            // The projection reads the heads' outputs where their products wrote them (in a window in parts, from
+            // an array: a block's goes through forwardHeads instead).
+            return dropout.forward(attention.s.parts > 1 ? proj.forward(y) : proj.forward(attention.yD));
         }
 
         /**

@@ -294,6 +294,11 @@ class LanguageModelTest {
                 assertEquals(shared, b0.sa.qkv.y == null ? b0.sa.qkv.yD == b1.sa.qkv.yD : b0.sa.qkv.y == b1.sa.qkv.y,
                         what + "q/k/v product");
                 assertEquals(shared, b0.sa.attention.att == b1.sa.attention.att, what + "attention weights");
+                // So does attention's output, which the projection reads there, but in a window in parts.
+                assertEquals(s.parts == 1, b0.sa.attention.y == null, what + "attention's output without an array");
+                if (s.parts == 1) {
+                    assertEquals(shared, b0.sa.attention.yD == b1.sa.attention.yD, what + "attention's output");
+                }
                 assertEquals(shared, b0.ffwd.expand.y == b1.ffwd.expand.y, what + "hidden layer");
                 assertEquals(shared, b0.ln1.out == b1.ln1.out, what + "ln1");
                 assertEquals(s == training, b0.sa.qkv.dx != null, what + "a gradient buffer");
