@@ -119,6 +119,8 @@ class CliTest {
         assertTrue(java.get("sample_same_tokens").asBoolean());
         assertTrue(java.get("peak_rss_mb").asDouble() > 0);
         assertTrue(json.get("machine").get("matmul_peak_gflops").asDouble() > 0);
+        var peaks = json.get("machine").get("matmul_peaks_gflops");   // measured before and after the configurations
+        assertTrue(peaks.get("before").get("best").asDouble() > 0 && peaks.get("after").get("best").asDouble() > 0);
         assertTrue(java.get("mfu").asDouble() > 0);
         assertEquals(2, cli("bench", "--config", "Q", "--no-torch").code());   // not a configuration
     }
