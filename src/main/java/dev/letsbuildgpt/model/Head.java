@@ -503,10 +503,6 @@ public final class Head {
     }
 
     /**
-     * Fills a cache with the keys and values of positions 0..count-1, taken from a forward pass's [N, 3W] matrix of
-     * queries, keys and values (a prefill: one matrix product for the whole context instead of a step per position).
-     */
-    /**
      * The largest of a[from..from+n-1], softmax's shift, by comparison: Math.max also orders -0 below +0 and passes a
      * NaN on, at twice the cost in a softmax of A's rows (3.6 against 4.4 ns a value in all, rows of 1 to 64; 2.4
      * against 2.6 up to 256). The weights come out the same either way: a shift of -0 or +0 leaves every score as it
@@ -523,6 +519,10 @@ public final class Head {
         return max;
     }
 
+    /**
+     * Fills a cache with the keys and values of positions 0..count-1, taken from a forward pass's [N, 3W] matrix of
+     * queries, keys and values (a prefill: one matrix product for the whole context instead of a step per position).
+     */
     static void fill(Cache c, float[] qkv, int count, int heads, int headSize) {
         fill(c, FloatBuffer.wrap(qkv), count, heads, headSize, 0, heads);
     }
