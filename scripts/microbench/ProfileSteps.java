@@ -20,7 +20,10 @@ import java.nio.file.Files;
  *
  * arguments: the configuration, profiled steps, warm-up steps, the output file (one stack and its sample count a
  * line: group the counts by their last frame, or by the deepest dev.letsbuildgpt frame, for docs/BENCHMARKS.md's
- * shares). The library comes from /tmp/ap/linux-x64 (-Dprofiler=PATH for another).
+ * shares). The library comes from /tmp/ap/linux-x64 (-Dprofiler=PATH for another). JVM properties for other
+ * profiles: -Devent=alloc (allocations instead of CPU time; -Dinterval=1 samples every one), -Dinterval=N (the
+ * profiler's own units: 10ms by default), -Dextra=,OPTION... and -Dstopextra=,OPTION... added to its start and stop
+ * commands (-Dstopextra=,total: bytes instead of samples in an allocation profile).
  */
 public class ProfileSteps {
     public static void main(String[] args) throws Exception {
@@ -35,7 +38,8 @@ public class ProfileSteps {
         t.train(warmup);
         AsyncProfiler profiler = AsyncProfiler.getInstance(
                 System.getProperty("profiler", "/tmp/ap/linux-x64/libasyncProfiler.so"));
-        profiler.execute("start,event=" + System.getProperty("event", "itimer") + ",interval=" + System.getProperty("interval", "10ms") + System.getProperty("extra", ""));
+        profiler.execute("start,event=" + System.getProperty("event", "itimer") + ",interval="
+                + System.getProperty("interval", "10ms") + System.getProperty("extra", ""));
         long t0 = System.nanoTime();
         t.train(steps);
         long t1 = System.nanoTime();

@@ -116,12 +116,10 @@ public final class Linear {
                 s.inRowRanges((r0, r1) -> forward(x, r0, r1));
                 return y;
             }
-            this.x = x;
             if (y == null) {
-                Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), biasValues(),
-                        biasAt(), yD, null);
-                return null;
+                return forward(x, yD);   // into yD only: there is no array to copy it to
             }
+            this.x = x;
             // The product added to rows of the bias, in BLAS: no pass of its own over y.
             Sgemm.gemmOnRows(transposed, s.rows, out, in, x, s.directWeight(weight.tensor()), biasValues(), biasAt(),
                     y);
@@ -131,6 +129,7 @@ public final class Linear {
         /**
          * The same (not in a decoder's window), the product also left in {@code into}, a direct [N, out] buffer where
          * the next products read it in place (attention's queries, keys and values): no second copy to native memory.
+         * Without y, only there.
          */
         float[] forward(float[] x, FloatBuffer into) {
             this.x = x;

@@ -78,9 +78,9 @@ public final class MultiHeadAttention {
             if (proj == null) {
                 return y;
             }
-            // The projection reads the heads' outputs where their products wrote them (in a window in parts, from
-            // an array: a block's goes through forwardHeads instead).
-            return dropout.forward(attention.s.parts > 1 ? proj.forward(y) : proj.forward(attention.yD));
+            // The projection reads the heads' outputs where their products wrote them, when they are only there (in
+            // a window in parts, from an array: a block's goes through forwardHeads instead).
+            return dropout.forward(y == null ? proj.forward(attention.yD) : proj.forward(y));
         }
 
         /**

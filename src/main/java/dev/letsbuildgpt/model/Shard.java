@@ -106,12 +106,16 @@ public final class Shard {
      * (`gpt eval` of a gpt checkpoint, with {@link #gradientScratch}: 6.6 GB of peak resident memory -> 1.9).
      */
     float[] activations(String owner, String purpose, int size) {
-        return grads != null || keepsOutputs ? new float[size] : scratch(owner, purpose, size);
+        return keepsOwnActivations() ? new float[size] : scratch(owner, purpose, size);
     }
 
     /** The same for direct buffers (a window in parts leaves its products there). */
     FloatBuffer directActivations(String owner, String purpose, int size) {
-        return grads != null || keepsOutputs ? Sgemm.direct(size) : directScratch(owner, purpose, size);
+        return keepsOwnActivations() ? Sgemm.direct(size) : directScratch(owner, purpose, size);
+    }
+
+    private boolean keepsOwnActivations() {
+        return grads != null || keepsOutputs;
     }
 
     /** A {@link #scratch} buffer that only a backward pass uses: none (null) in a shard without gradients. */
